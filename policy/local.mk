@@ -1,0 +1,18 @@
+# policy/local.mk -- libpolicy.a, the pure policy library (no libmilter).
+noinst_LIBRARIES += policy/libpolicy.a
+policy_libpolicy_a_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(OPENSSL_CFLAGS)
+policy_libpolicy_a_SOURCES = \
+	policy/policy.h policy/policy_int.h policy/id_span.h \
+	policy/diags.c \
+	policy/policy_load.c \
+	policy/policy_eval.c \
+	policy/facts.c \
+	policy/match_domain.c policy/match_domain.h \
+	policy/match_addr.c policy/match_addr.h \
+	policy/id_span.c \
+	policy/tls_facts.c policy/tls_facts.h \
+	policy/cert_name.c policy/cert_name.h \
+	policy/trust_store.c policy/trust_store.h
+# What a program linking libpolicy.a needs.
+POLICY_LIBS = policy/libpolicy.a $(YAML_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+dist_man_MANS += policy/milter-tlspolicy.yaml.5

@@ -1,0 +1,99 @@
+/*
+ * policy_int.h -- the in-memory rule model shared by the loader (policy_load.c),
+ * which builds it, and the evaluator (policy_eval.c), which only reads it.
+ * Never: included outside policy/ (tests excepted); callers use policy.h.
+ */
+#ifndef POLICY_INT_H
+#define POLICY_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+struct domain_table;
+struct addr_table;
+struct trust_store;
+
+enum policy_cert_req { POLICY_CERT_ANY = 0, POLICY_CERT_PRESENTED, POLICY_CERT_VERIFIED };
+
+/* Match keys, as bits of policy_connector.keys. */
+enum {
+    POLICY_KEY_SENDER_DOMAIN  = 1u << 0,
+    POLICY_KEY_CLIENT_ADDR    = 1u << 1,
+    POLICY_KEY_CLIENT_NAME    = 1u << 2,
+    POLICY_KEY_RCPT_DOMAIN    = 1u << 3,
+    POLICY_KEY_CERT_NAME      = 1u << 4,
+};
+
+/* A list of names from the file. For issuers/root_issuers/organizations an entry
+ * holding '=' is a DN, stored canonical (cert_dn_canonical); otherwise a plain CN. */
+struct policy_names {
+    size_t n;
+    char **v;
+    bool  *is_dn;                 /* NULL when the list never holds DNs */
+};
+
+struct policy_require {
+    bool any;                     /* at least one requirement given ({} = none) */
+    bool tls;
+    int  min_version;             /* enum tls_version, TLS_VERSION_UNKNOWN = none */
+    int  min_cipher_bits;         /* 0 = none */
+    bool forward_secrecy;
+    enum policy_cert_req certificate;
+    struct policy_names certificate_names;   /* RFC 6125 reference identifiers */
+    struct policy_names issuers;
+    struct policy_names root_issuers;
+    struct policy_names organizations;
+};
+
+struct policy_connector {
+    char    *name;
+    unsigned line, column;        /* where the connector starts, for diagnostics */
+    bool     enabled;
+    bool     has_mode;
+    enum policy_mode mode;
+    unsigned keys;                /* POLICY_KEY_* present in match */
+    bool     restrict_sender_domains;
+    struct policy_require require;
+    enum policy_action on_fail;
+    char    *reply;               /* NULL = built from the first reason */
+};
+
+struct policy {
+    atomic_uint refs;
+    char *path;                   /* name used in diagnostics */
+
+    struct policy_settings settings;
+    /* storage behind settings' const char * fields */
+    char *trust_store_path;
+    char *header;
+    char *authserv_id;
+    char *log_json;
+    char **intermediates;
+    size_t nintermediates;
+
+    struct policy_require default_require;
+    enum policy_action    default_on_fail;
+
+    struct policy_connector *conn;
+    size_t nconn;
+
+    /* Indexes over enabled connectors; the ids are indexes into conn[]. */
+    struct domain_table *by_sender_domain;
+    struct domain_table *by_client_name;
+    struct domain_table *by_rcpt_domain;
+    struct domain_table *by_cert_name;
+    struct addr_table   *by_client_addr;
+
+    struct trust_store  *trust;   /* NULL only when no requirement needs roots */
+};
+
+/* Free everything a (possibly half-built) policy owns. */
+void policy_free_internal(struct policy *p);
+void policy_names_free(struct policy_names *n);
+void policy_require_free(struct policy_require *r);
+
+#endif
