@@ -39,7 +39,7 @@ EXTRA_DIST += tests/pki/mkpki.sh tests/unit/data
 TEST_PKI = $(abs_top_builddir)/tests/pki/out
 check_DATA = tests/pki/out/.stamp
 tests/pki/out/.stamp: $(top_srcdir)/tests/pki/mkpki.sh
-	$(AM_V_GEN)rm -rf tests/pki/out && $(SHELL) $(top_srcdir)/tests/pki/mkpki.sh tests/pki/out >tests/pki/mkpki.log 2>&1 && touch $@
+	$(AM_V_GEN)rm -rf tests/pki/out && $(MKDIR_P) tests/pki && $(SHELL) $(top_srcdir)/tests/pki/mkpki.sh tests/pki/out >tests/pki/mkpki.log 2>&1 && touch $@
 clean-local: clean-test-pki
 clean-test-pki:
 	-rm -rf tests/pki/out tests/pki/mkpki.log
