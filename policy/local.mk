@@ -4,6 +4,7 @@ policy_libpolicy_a_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(OPENSSL_CFLAGS)
 policy_libpolicy_a_SOURCES = \
 	policy/policy.h policy/policy_int.h policy/id_span.h \
 	policy/diags.c \
+	policy/policy.c \
 	policy/policy_load.c \
 	policy/policy_eval.c \
 	policy/facts.c \
