@@ -1,1 +1,11 @@
-# tests/tools/local.mk -- (filled in by the part of the tree that owns it)
+# tests/tools/local.mk -- tests of tlspolicy(1): the JSON writer on its own
+# (cmocka, table-driven) and the tool end to end against real connectors files
+# and the test PKI (TAP shell script).
+if HAVE_CMOCKA
+check_PROGRAMS += tests/tools/test_json_out
+TESTS += tests/tools/test_json_out
+tests_tools_test_json_out_SOURCES = tests/tools/test_json_out.c tools/json_out.c tools/json_out.h
+tests_tools_test_json_out_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools
+tests_tools_test_json_out_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_tools_test_json_out_LDADD = $(CMOCKA_LIBS)
+endif
