@@ -71,7 +71,7 @@ cert_xtext_decode(const char *in, size_t len, size_t *outlen, const char **why)
         errno = EINVAL;
         goto out;
     }
-    if ((out = malloc(len + 1)) == NULL) {
+    if (len == SIZE_MAX || (out = malloc(len + 1)) == NULL) {
         err = "out of memory";
         errno = ENOMEM;
         goto out;
@@ -417,6 +417,7 @@ cert_dn_parse_config(const char *s, struct cert_dn *dn, const char **why)
         errno = EINVAL;
         return -1;
     }
+    s += strspn(s, " ");
     if (*s == '/')
         return cert_dn_parse_oneline(s, dn, why);
     if ((rc = dn_parse_4514(s, dn, why)) < 0) {
@@ -509,7 +510,9 @@ cert_dn_canonical(const struct cert_dn *dn)
         return NULL;
     }
     for (i = 0; i < dn->n; i++) {
-        size_t tl = strlen(dn->rdn[i].type), vl = strlen(dn->rdn[i].value);
+        /* The canonical key may be longer than the alias written ("E"). */
+        const char *key = dn_type_key(dn->rdn[i].type);
+        size_t tl = strlen(key != NULL ? key : dn->rdn[i].type), vl = strlen(dn->rdn[i].value);
 
         /* '/' + type + '=' + every value byte possibly escaped; inputs are
          * bounded by the parsers, but the sum is checked anyway. */

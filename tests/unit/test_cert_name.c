@@ -257,6 +257,7 @@ static const struct config_case config_cases[] = {
     { "config: RFC 4514 spaces around '='", "CN = x , O= y", "/o=y/cn=x", NULL },
     { "config: oneline form", "/C=DE/O=Test PKI/CN=Test Issuing CA 1",
       "/c=DE/o=Test PKI/cn=Test Issuing CA 1", NULL },
+    { "config: oneline form after leading spaces", "  /C=DE/CN=x", "/c=DE/cn=x", NULL },
     { "config: long type names", "commonName=x,organizationName=y,countryName=DE",
       "/c=DE/o=y/cn=x", NULL },
     { "config: escapes \\, \\+ \\\" and hex",
