@@ -1,1 +1,18 @@
-# milter/local.mk -- (filled in by the part of the tree that owns it)
+# milter/local.mk -- the milter-tlspolicy daemon. Everything but main() lives in
+# libmilterd.a so that tests/milter can link the callback layer against a fake
+# libmilter instead of the real one.
+noinst_LIBRARIES += milter/libmilterd.a
+milter_libmilterd_a_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS) $(PTHREAD_CFLAGS)
+milter_libmilterd_a_SOURCES = \
+	milter/callbacks.c milter/callbacks.h \
+	milter/session.c milter/session.h \
+	milter/macros.c milter/macros.h \
+	milter/reload.c milter/reload.h \
+	milter/posture_log.c milter/posture_log.h \
+	milter/strbuf.c milter/strbuf.h
+
+sbin_PROGRAMS += milter/milter-tlspolicy
+milter_milter_tlspolicy_SOURCES = milter/main.c
+milter_milter_tlspolicy_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS) $(PTHREAD_CFLAGS)
+milter_milter_tlspolicy_LDADD = milter/libmilterd.a $(POLICY_LIBS) $(MILTER_LIBS) $(PTHREAD_LIBS)
+

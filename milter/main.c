@@ -1,0 +1,360 @@
+/*
+ * main.c -- the milter-tlspolicy daemon: options, config check, socket,
+ * privileges, daemonising, pidfile, signals, then smfi_main(). Owns process
+ * start-up and shut-down only. Never: handles a message (callbacks.c and
+ * session.c do), never keeps running as root unless told to with -R.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "callbacks.h"
+#include "posture_log.h"
+#include "reload.h"
+
+#define MAIN_DEFAULT_SOCKET "unix:/run/milter-tlspolicy/milter.sock"
+#define MAIN_DEFAULT_CONFIG SYSCONFDIR "/milter-tlspolicy/connectors.yaml"
+
+/* Exit codes (documented in milter-tlspolicy.8). */
+enum { MAIN_EXIT_OK = 0, MAIN_EXIT_FAIL = 1, MAIN_EXIT_CONFIG = 2 };
+
+struct main_opts {
+    const char *config;
+    const char *socket;
+    const char *user;            /* USER[:GROUP] */
+    const char *pidfile;
+    bool foreground;
+    bool check_only;
+    bool verbose;
+    bool allow_root;
+};
+
+static void
+main_usage(FILE *fp)
+{
+    fprintf(fp, "usage: milter-tlspolicy [-c FILE] [-p SOCKET] [-f] [-u USER[:GROUP]] "
+                "[-P PIDFILE] [-n] [-R] [-v] [-V]\n"
+                "  -c FILE    connectors file (default %s)\n"
+                "  -p SOCKET  unix:/path, local:/path, inet:PORT@HOST, inet6:PORT@HOST\n"
+                "             (default %s)\n"
+                "  -f         stay in the foreground, log to stderr as well\n"
+                "  -u USER[:GROUP]  drop privileges after creating the socket\n"
+                "  -P PIDFILE write the process id there\n"
+                "  -n         check the connectors file and exit (0 good, 2 bad)\n"
+                "  -R         allow running as root without -u (not recommended)\n"
+                "  -v         more logging\n"
+                "  -V         print the version and exit\n",
+            MAIN_DEFAULT_CONFIG, MAIN_DEFAULT_SOCKET);
+}
+
+/* The file system path of a unix socket spec, or NULL for inet sockets. */
+static const char *
+main_socket_path(const char *spec)
+{
+    if (strncmp(spec, "unix:", 5) == 0)
+        return spec + 5;
+    if (strncmp(spec, "local:", 6) == 0)
+        return spec + 6;
+    if (spec[0] == '/')
+        return spec;
+    return NULL;
+}
+
+static bool
+main_socket_valid(const char *spec)
+{
+    const char *p = main_socket_path(spec);
+
+    if (p != NULL)
+        return p[0] == '/';
+    if (strncmp(spec, "inet:", 5) == 0 || strncmp(spec, "inet6:", 6) == 0)
+        return strchr(spec, ':')[1] >= '0' && strchr(spec, ':')[1] <= '9';
+    return false;
+}
+
+/* -n: the same output as "tlspolicy check". */
+static int
+main_check(const char *config)
+{
+    struct policy_diags d;
+    struct policy *p;
+    size_t i;
+    int rc;
+
+    policy_diags_init(&d);
+    p = policy_load(config, &d);
+    for (i = 0; i < d.n; i++) {
+        char *s = policy_diag_format(&d.v[i]);
+
+        fprintf(stderr, "%s\n", s != NULL ? s : "out of memory");
+        free(s);
+    }
+    if (p != NULL) {
+        printf("OK: %zu connectors\n", policy_connector_count(p));
+        rc = MAIN_EXIT_OK;
+    } else
+        rc = MAIN_EXIT_CONFIG;
+    policy_unref(p);
+    policy_diags_free(&d);
+    return rc;
+}
+
+struct main_ids {
+    uid_t uid;
+    gid_t gid;
+    char *name;
+};
+
+/* Resolve USER[:GROUP] before anything is created. */
+static int
+main_lookup_user(const char *spec, struct main_ids *ids)
+{
+    char *copy = strdup(spec), *colon;
+    struct passwd *pw;
+    struct group *gr;
+    int rc = -1;
+
+    if (copy == NULL) {
+        syslog(LOG_ERR, "out of memory");
+        return -1;
+    }
+    colon = strchr(copy, ':');
+    if (colon != NULL)
+        *colon++ = '\0';
+    pw = getpwnam(copy);
+    if (pw == NULL) {
+        syslog(LOG_ERR, "-u %s: no such user", copy);
+        goto out;
+    }
+    ids->uid = pw->pw_uid;
+    ids->gid = pw->pw_gid;
+    if (colon != NULL && *colon != '\0') {
+        gr = getgrnam(colon);
+        if (gr == NULL) {
+            syslog(LOG_ERR, "-u %s: no such group '%s'", spec, colon);
+            goto out;
+        }
+        ids->gid = gr->gr_gid;
+    }
+    ids->name = copy;
+    copy = NULL;
+    rc = 0;
+out:
+    free(copy);
+    return rc;
+}
+
+static int
+main_drop_privileges(const struct main_ids *ids)
+{
+    if (getuid() == ids->uid && geteuid() == ids->uid && getgid() == ids->gid &&
+        getegid() == ids->gid)
+        return 0;
+    if (initgroups(ids->name, ids->gid) != 0 || setgid(ids->gid) != 0 ||
+        setuid(ids->uid) != 0) {
+        syslog(LOG_ERR, "cannot switch to user %s: %m", ids->name);
+        return -1;
+    }
+    /* verify it stuck: a half-dropped process must not serve mail */
+    if (getuid() != ids->uid || geteuid() != ids->uid || getgid() != ids->gid ||
+        getegid() != ids->gid || (ids->uid != 0 && setuid(0) == 0)) {
+        syslog(LOG_ERR, "privileges were not dropped completely; refusing to run");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+main_write_pidfile(const char *path)
+{
+    FILE *fp;
+    int fd;
+
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
+        syslog(LOG_ERR, "cannot write pidfile %s: %m", path);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    fprintf(fp, "%ld\n", (long)getpid());
+    if (fclose(fp) != 0) {
+        syslog(LOG_ERR, "cannot write pidfile %s: %m", path);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+main_parse(int argc, char **argv, struct main_opts *o)
+{
+    int c;
+
+    memset(o, 0, sizeof *o);
+    o->config = MAIN_DEFAULT_CONFIG;
+    o->socket = MAIN_DEFAULT_SOCKET;
+    while ((c = getopt(argc, argv, "c:p:fu:P:nRvVh")) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case 'p': o->socket = optarg; break;
+        case 'f': o->foreground = true; break;
+        case 'u': o->user = optarg; break;
+        case 'P': o->pidfile = optarg; break;
+        case 'n': o->check_only = true; break;
+        case 'R': o->allow_root = true; break;
+        case 'v': o->verbose = true; break;
+        case 'V': {
+            unsigned int ma = 0, mi = 0, pl = 0;
+
+            (void)smfi_version(&ma, &mi, &pl);
+            printf("milter-tlspolicy %s (libmilter %u.%u.%u)\n", PACKAGE_VERSION, ma, mi, pl);
+            exit(MAIN_EXIT_OK);
+        }
+        case 'h':
+            main_usage(stdout);
+            exit(MAIN_EXIT_OK);
+        default:
+            main_usage(stderr);
+            return -1;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "milter-tlspolicy: unexpected argument '%s'\n", argv[optind]);
+        main_usage(stderr);
+        return -1;
+    }
+    if (!main_socket_valid(o->socket)) {
+        fprintf(stderr, "milter-tlspolicy: -p %s: expected unix:/path, local:/path, "
+                        "inet:PORT@HOST or inet6:PORT@HOST\n", o->socket);
+        return -1;
+    }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct main_opts o;
+    struct main_ids ids = { 0, 0, NULL };
+    struct policy_diags d;
+    struct policy *p = NULL;
+    struct smfiDesc desc;
+    const char *sock_path;
+    char *conn = NULL;
+    sigset_t set;
+    bool pidfile_written = false;
+    int rc = MAIN_EXIT_FAIL, err;
+
+    if (main_parse(argc, argv, &o) != 0)
+        return MAIN_EXIT_CONFIG;
+    if (o.check_only)
+        return main_check(o.config);
+
+    openlog("milter-tlspolicy", LOG_PID | LOG_NDELAY | (o.foreground ? LOG_PERROR : 0),
+            LOG_MAIL);
+    posture_log_set_verbose(o.verbose);
+
+    if (geteuid() == 0 && o.user == NULL && !o.allow_root) {
+        syslog(LOG_ERR, "refusing to run as root: give -u USER (or -R to insist)");
+        return MAIN_EXIT_CONFIG;
+    }
+    if (o.user != NULL && main_lookup_user(o.user, &ids) != 0)
+        return MAIN_EXIT_CONFIG;
+
+    policy_diags_init(&d);
+    p = policy_load(o.config, &d);
+    reload_log_diags(&d);
+    policy_diags_free(&d);
+    if (p == NULL) {
+        syslog(LOG_ERR, "cannot load %s; not starting", o.config);
+        rc = MAIN_EXIT_CONFIG;
+        goto out;
+    }
+    syslog(LOG_INFO, "loaded %s: %zu connectors", o.config, policy_connector_count(p));
+    if (reload_init(p, o.config) != 0) {
+        policy_unref(p);
+        syslog(LOG_ERR, "out of memory");
+        goto out;
+    }
+
+    /* SIGUSR1 is only ever taken by the reload thread; a dead MTA connection
+     * must not kill the daemon. Both before any thread exists. */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    if ((err = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0) {
+        syslog(LOG_ERR, "pthread_sigmask: %s", strerror(err));
+        goto out;
+    }
+
+    desc = callbacks_desc();
+    if ((conn = strdup(o.socket)) == NULL || smfi_setconn(conn) != MI_SUCCESS ||
+        smfi_register(desc) != MI_SUCCESS) {
+        syslog(LOG_ERR, "cannot set up libmilter for %s", o.socket);
+        goto out;
+    }
+    /* the MTA's group must be able to connect: rwxrwx--- */
+    umask(007);
+    if (smfi_opensocket(true) != MI_SUCCESS) {
+        syslog(LOG_ERR, "cannot create socket %s", o.socket);
+        goto out;
+    }
+    sock_path = main_socket_path(o.socket);
+    if (sock_path != NULL && o.user != NULL && chown(sock_path, ids.uid, ids.gid) != 0) {
+        syslog(LOG_ERR, "cannot chown %s to %s: %m", sock_path, o.user);
+        goto out;
+    }
+
+    if (!o.foreground && daemon(0, 0) != 0) {
+        syslog(LOG_ERR, "cannot daemonise: %m");
+        goto out;
+    }
+    if (o.pidfile != NULL) {
+        if (main_write_pidfile(o.pidfile) != 0)
+            goto out;
+        pidfile_written = true;
+    }
+    if (o.user != NULL && main_drop_privileges(&ids) != 0)
+        goto out;
+
+    /* opened as the final user, so that SIGUSR1 can reopen it after rotation */
+    p = reload_current();
+    if (p != NULL) {
+        const char *json = policy_settings(p)->log_json;
+
+        if (posture_log_json_open(json) != 0)
+            syslog(LOG_ERR, "cannot open JSON posture log %s: %m", json);
+        policy_unref(p);
+        p = NULL;
+    }
+    if ((err = reload_start()) != 0) {
+        syslog(LOG_ERR, "cannot start the reload thread: %s", strerror(err));
+        goto out;
+    }
+    syslog(LOG_INFO, "milter-tlspolicy %s listening on %s", PACKAGE_VERSION, o.socket);
+    if (smfi_main() == MI_SUCCESS) {
+        rc = MAIN_EXIT_OK;
+        syslog(LOG_INFO, "stopped");
+    } else
+        syslog(LOG_ERR, "smfi_main failed");
+out:
+    reload_shutdown();
+    posture_log_json_close();
+    if (pidfile_written && unlink(o.pidfile) != 0 && errno != ENOENT)
+        syslog(LOG_WARNING, "cannot remove pidfile %s: %m", o.pidfile);
+    free(conn);
+    free(ids.name);
+    closelog();
+    return rc;
+}

@@ -1,0 +1,539 @@
+/*
+ * session.c -- per-connection and per-message state: the policy snapshot
+ * reference, the facts of the message, its recipients and their results, the
+ * header copies to remove; and what each stage does with them (decide at RCPT,
+ * edit headers and quarantine at end of message). Never: keeps state between
+ * connections, trusts a macro value, or blocks on anything but logging.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include "macros.h"
+#include "posture_log.h"
+#include "reload.h"
+#include "session.h"
+#include "strbuf.h"
+
+#define SESSION_AUTHRES "Authentication-Results"
+
+/* What the daemon asks for in negotiate; SETSYMLIST is optional (we live with
+ * the MTA's default macros without it). */
+#define SESSION_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
+/* Stages it never needs; header values with their leading space (FACTS.md 4),
+ * so that added headers get exactly one space after the colon on both MTAs. */
+#define SESSION_PROTO (SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA | \
+                       SMFIP_HDR_LEADSPC)
+
+static atomic_flag session_warned_symlist = ATOMIC_FLAG_INIT;
+static atomic_flag session_warned_actions = ATOMIC_FLAG_INIT;
+
+struct session *
+session_new(void)
+{
+    return calloc(1, sizeof(struct session));
+}
+
+void
+session_reset_msg(struct session *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->nrcpts; i++) {
+        free(s->rcpts[i].addr);
+        policy_result_free(&s->rcpts[i].res);
+    }
+    free(s->rcpts);
+    s->rcpts = NULL;
+    s->nrcpts = s->caprcpts = 0;
+    if (s->have_facts)
+        policy_facts_free(&s->facts);
+    s->have_facts = false;
+    free(s->authres_ours);
+    s->authres_ours = NULL;
+    s->nauthres_ours = s->capauthres_ours = 0;
+    s->nposture = 0;
+    s->nauthres = 0;
+    s->in_msg = false;
+    s->msg_error = false;
+}
+
+void
+session_free(struct session *s)
+{
+    if (s == NULL)
+        return;
+    session_reset_msg(s);
+    free(s->conn_host);
+    free(s->conn_addr);
+    free(s->helo);
+    policy_unref(s->policy);
+    free(s);
+}
+
+static bool
+session_on_error_accepts(const struct policy *p)
+{
+    return p != NULL && policy_settings(p)->on_error == POLICY_ON_ERROR_ACCEPT;
+}
+
+static void
+session_tempfail_reply(SMFICTX *ctx)
+{
+    (void)smfi_setreply(ctx, "451", "4.3.0",
+                        "TLS policy: temporary internal error, try again later");
+}
+
+sfsistat
+session_no_state(SMFICTX *ctx, bool can_reply)
+{
+    struct policy *p = reload_current();
+    bool accept = session_on_error_accepts(p);
+
+    policy_unref(p);
+    posture_log_msg(LOG_ERR, "%s: internal error: no session state (on_error: %s)",
+                    can_reply && macros_queue_id(ctx) ? macros_queue_id(ctx) : "NOQUEUE",
+                    accept ? "accept" : "tempfail");
+    if (accept)
+        return SMFIS_ACCEPT;
+    if (can_reply)
+        session_tempfail_reply(ctx);
+    return SMFIS_TEMPFAIL;
+}
+
+/* An internal error in a message: settings.on_error decides. With accept the
+ * message goes on without a decision (and the log says so). */
+static sfsistat
+session_fail(SMFICTX *ctx, struct session *s, const char *what)
+{
+    const char *qid = macros_queue_id(ctx);
+    bool accept = session_on_error_accepts(s->policy);
+
+    posture_log_msg(LOG_ERR, "%s: internal error: %s (on_error: %s)", qid ? qid : "NOQUEUE",
+                    what, accept ? "accept" : "tempfail");
+    if (accept) {
+        s->msg_error = true;
+        return SMFIS_CONTINUE;
+    }
+    session_tempfail_reply(ctx);
+    return SMFIS_TEMPFAIL;
+}
+
+sfsistat
+session_negotiate(SMFICTX *ctx, struct session *s, unsigned long f0, unsigned long f1,
+                  unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
+                  unsigned long *pf3)
+{
+    s->actions = (SESSION_ACTIONS | SMFIF_SETSYMLIST) & f0;
+    if ((SESSION_ACTIONS & ~f0) != 0 && !atomic_flag_test_and_set(&session_warned_actions))
+        posture_log_msg(LOG_WARNING, "the MTA does not offer every action needed "
+                        "(offered 0x%lx, wanted 0x%lx): header removal, headers or "
+                        "quarantine may not work", f0, (unsigned long)SESSION_ACTIONS);
+    s->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
+    *pf0 = s->actions;
+    *pf1 = SESSION_PROTO & f1;
+    *pf2 = 0;
+    *pf3 = 0;
+    s->negotiated = true;
+    if (s->actions & SMFIF_SETSYMLIST) {
+        if (macros_request(ctx) != 0)
+            posture_log_msg(LOG_WARNING, "smfi_setsymlist failed: using the macros the "
+                            "MTA sends by default");
+    } else if (!atomic_flag_test_and_set(&session_warned_symlist))
+        posture_log_msg(LOG_INFO, "the MTA does not offer SMFIF_SETSYMLIST: using the "
+                        "macros it sends by default");
+    return SMFIS_CONTINUE;
+}
+
+/* The connect address as text (inet_ntop), NULL for other families. */
+static char *
+session_addr_text(const struct sockaddr *sa)
+{
+    char buf[INET6_ADDRSTRLEN];
+    const void *src;
+
+    if (sa == NULL)
+        return NULL;
+    if (sa->sa_family == AF_INET)
+        src = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    else if (sa->sa_family == AF_INET6)
+        src = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    else
+        return NULL;
+    if (inet_ntop(sa->sa_family, src, buf, sizeof buf) == NULL)
+        return NULL;
+    return strdup(buf);
+}
+
+sfsistat
+session_connect(SMFICTX *ctx, struct session *s, const char *host, const struct sockaddr *sa)
+{
+    (void)ctx;
+    if (s->policy == NULL)
+        s->policy = reload_current();
+    if (s->policy == NULL) {
+        posture_log_msg(LOG_ERR, "NOQUEUE: internal error: no policy loaded");
+        return SMFIS_TEMPFAIL;
+    }
+    free(s->conn_host);
+    free(s->conn_addr);
+    s->conn_host = host != NULL ? strdup(host) : NULL;
+    s->conn_addr = session_addr_text(sa);
+    if (host != NULL && s->conn_host == NULL) {
+        posture_log_msg(LOG_ERR, "NOQUEUE: internal error: out of memory at connect");
+        return session_on_error_accepts(s->policy) ? SMFIS_ACCEPT : SMFIS_TEMPFAIL;
+    }
+    return SMFIS_CONTINUE;
+}
+
+sfsistat
+session_helo(SMFICTX *ctx, struct session *s, const char *helo)
+{
+    (void)ctx;
+    /* Postfix calls HELO twice around STARTTLS: the last one counts. */
+    free(s->helo);
+    s->helo = helo != NULL ? strdup(helo) : NULL;
+    return SMFIS_CONTINUE;
+}
+
+/* Start a message: the TLS facts are final at MAIL, so they are built once. */
+static sfsistat
+session_start_msg(SMFICTX *ctx, struct session *s, const char *mail_arg)
+{
+    struct policy_macros m;
+
+    session_reset_msg(s);
+    s->in_msg = true;
+    if (s->policy == NULL)
+        s->policy = reload_current();
+    if (s->policy == NULL)
+        return session_fail(ctx, s, "no policy loaded");
+    macros_read(ctx, s->conn_host, s->conn_addr, s->helo, mail_arg, &m);
+    if (policy_facts_build(&s->facts, &m) != 0)
+        return session_fail(ctx, s, "out of memory building the session facts");
+    s->have_facts = true;
+    return SMFIS_CONTINUE;
+}
+
+sfsistat
+session_envfrom(SMFICTX *ctx, struct session *s, char **argv)
+{
+    return session_start_msg(ctx, s, argv != NULL ? argv[0] : NULL);
+}
+
+sfsistat
+session_envrcpt(SMFICTX *ctx, struct session *s, char **argv)
+{
+    struct session_rcpt *r, *nv;
+    struct posture_reply reply;
+    const char *qid;
+    sfsistat st;
+    size_t ncap;
+    char *addr;
+
+    if (!s->in_msg && (st = session_start_msg(ctx, s, NULL)) != SMFIS_CONTINUE)
+        return st;
+    if (s->msg_error)
+        return SMFIS_CONTINUE;
+    if (s->nrcpts == s->caprcpts) {
+        ncap = s->caprcpts ? s->caprcpts * 2 : 4;
+        nv = realloc(s->rcpts, ncap * sizeof *nv);
+        if (nv == NULL)
+            return session_fail(ctx, s, "out of memory storing a recipient");
+        s->rcpts = nv;
+        s->caprcpts = ncap;
+    }
+    addr = macros_rcpt(ctx, argv != NULL ? argv[0] : NULL);
+    if (addr == NULL)
+        return session_fail(ctx, s, "out of memory reading a recipient");
+    r = &s->rcpts[s->nrcpts];
+    memset(r, 0, sizeof *r);
+    if (policy_eval(s->policy, &s->facts, addr, &r->res) != 0) {
+        policy_result_free(&r->res);
+        free(addr);
+        return session_fail(ctx, s, "out of memory evaluating a recipient");
+    }
+    r->addr = addr;
+    r->refused = policy_result_refuses(&r->res);
+    s->nrcpts++;
+    qid = macros_queue_id(ctx);
+    if (posture_log_verbose()) {
+        struct strbuf b;
+
+        strbuf_init(&b);
+        posture_log_sanitize(&b, r->addr, POSTURE_VALUE_MAX, POSTURE_ESC_BARE);
+        posture_log_msg(LOG_DEBUG, "%s: rcpt=<%s> connector=%s verdict=%s action=%s mode=%s",
+                        qid ? qid : "NOQUEUE", strbuf_str(&b), r->res.connector,
+                        policy_verdict_name(r->res.verdict), policy_action_name(r->res.action),
+                        policy_mode_name(r->res.mode));
+        strbuf_free(&b);
+    }
+    if (!r->refused)
+        return SMFIS_CONTINUE;
+
+    posture_log_refused(qid, r->addr, &r->res);
+    if (posture_log_reply(&r->res, &reply) == 0) {
+        if (smfi_setreply(ctx, reply.rcode, reply.xcode, reply.text) != MI_SUCCESS)
+            posture_log_msg(LOG_WARNING, "%s: smfi_setreply refused the reply text",
+                            qid ? qid : "NOQUEUE");
+    }
+    posture_log_reply_free(&reply);
+    return r->res.action == POLICY_ACTION_TEMPFAIL ? SMFIS_TEMPFAIL : SMFIS_REJECT;
+}
+
+static bool
+session_skip_cfws(const char **pp)
+{
+    const char *p = *pp;
+    int depth;
+
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
+        if (*p != '(')
+            break;
+        for (depth = 0; *p != '\0'; p++) {
+            if (*p == '\\' && p[1] != '\0')
+                p++;
+            else if (*p == '(')
+                depth++;
+            else if (*p == ')' && --depth == 0) {
+                p++;
+                break;
+            }
+        }
+        if (depth != 0)
+            return false;
+    }
+    *pp = p;
+    return true;
+}
+
+bool
+session_authres_is_ours(const char *value, const char *id)
+{
+    const char *p = value, *start;
+    size_t len;
+
+    if (value == NULL || id == NULL || id[0] == '\0' || !session_skip_cfws(&p))
+        return false;
+    start = p;
+    while (*p != '\0' && *p != ';' && *p != ' ' && *p != '\t' && *p != '(' &&
+           *p != '\r' && *p != '\n')
+        p++;
+    len = (size_t)(p - start);
+    return len == strlen(id) && strncasecmp(start, id, len) == 0;
+}
+
+sfsistat
+session_header(SMFICTX *ctx, struct session *s, const char *name, const char *value)
+{
+    const struct policy_settings *st;
+    size_t *nv, ncap;
+
+    (void)ctx;
+    if (name == NULL || s->policy == NULL)
+        return SMFIS_CONTINUE;
+    st = policy_settings(s->policy);
+    if (st->header != NULL && st->header[0] != '\0' && strcasecmp(name, st->header) == 0)
+        s->nposture++;
+    if (strcasecmp(name, SESSION_AUTHRES) == 0) {
+        s->nauthres++;
+        if (st->authserv_id != NULL && session_authres_is_ours(value, st->authserv_id)) {
+            if (s->nauthres_ours == s->capauthres_ours) {
+                ncap = s->capauthres_ours ? s->capauthres_ours * 2 : 4;
+                nv = realloc(s->authres_ours, ncap * sizeof *nv);
+                if (nv == NULL)
+                    return session_fail(ctx, s, "out of memory recording a header");
+                s->authres_ours = nv;
+                s->capauthres_ours = ncap;
+            }
+            s->authres_ours[s->nauthres_ours++] = s->nauthres;
+        }
+    }
+    return SMFIS_CONTINUE;
+}
+
+/* Larger = worse: the action first, then fail > none > pass. */
+static int
+session_severity(const struct policy_result *r)
+{
+    int v = r->verdict == POLICY_VERDICT_FAIL ? 2 : r->verdict == POLICY_VERDICT_NONE ? 1 : 0;
+
+    return (int)r->action * 4 + v;
+}
+
+/* Remove every copy of our headers that came with the message: a sender must not
+ * be able to forge a pass. Highest index first, so the others keep theirs. */
+static void
+session_remove_forged(SMFICTX *ctx, struct session *s, const struct policy_settings *st,
+                      const char *qid)
+{
+    char *name;
+    size_t i;
+
+    if (!(s->actions & SMFIF_CHGHDRS))
+        return;
+    if (s->nposture > 0 && st->header != NULL && st->header[0] != '\0' &&
+        (name = strdup(st->header)) != NULL) {
+        for (i = s->nposture; i >= 1; i--)
+            if (smfi_chgheader(ctx, name, (int)i, NULL) != MI_SUCCESS)
+                posture_log_msg(LOG_WARNING, "%s: could not remove %s #%zu", qid, name, i);
+        posture_log_msg(LOG_INFO, "%s: removed %zu inbound %s header(s)", qid, s->nposture,
+                        name);
+        free(name);
+    }
+    for (i = s->nauthres_ours; i >= 1; i--)
+        if (smfi_chgheader(ctx, SESSION_AUTHRES, (int)s->authres_ours[i - 1], NULL) !=
+            MI_SUCCESS)
+            posture_log_msg(LOG_WARNING, "%s: could not remove " SESSION_AUTHRES " #%zu",
+                            qid, s->authres_ours[i - 1]);
+}
+
+static int
+session_add_headers(SMFICTX *ctx, struct session *s, const struct policy_settings *st,
+                    const struct policy_result *sum, const char *qid)
+{
+    struct strbuf b;
+    char *name = NULL, *value = NULL;
+    int rc = -1;
+
+    strbuf_init(&b);
+    if (st->header != NULL && st->header[0] != '\0' && (s->actions & SMFIF_ADDHDRS)) {
+        posture_log_header(&b, strlen(st->header), s->leadspc, &s->facts, sum);
+        name = strdup(st->header);
+        if ((value = strbuf_take(&b)) == NULL || name == NULL)
+            goto out;
+        if (smfi_addheader(ctx, name, value) != MI_SUCCESS)
+            posture_log_msg(LOG_WARNING, "%s: smfi_addheader(%s) failed", qid, name);
+        free(value);
+        value = NULL;
+    }
+    if (st->authserv_id != NULL && st->authserv_id[0] != '\0' && (s->actions & SMFIF_ADDHDRS)) {
+        strbuf_init(&b);
+        posture_log_authres(&b, s->leadspc, st->authserv_id, &s->facts, sum);
+        if ((value = strbuf_take(&b)) == NULL)
+            goto out;
+        /* Authentication-Results goes on top, like a trace field (RFC 8601 5). */
+        if (smfi_insheader(ctx, 0, SESSION_AUTHRES, value) != MI_SUCCESS)
+            posture_log_msg(LOG_WARNING, "%s: smfi_insheader(" SESSION_AUTHRES ") failed", qid);
+    }
+    rc = 0;
+out:
+    strbuf_free(&b);
+    free(name);
+    free(value);
+    return rc;
+}
+
+/* Quarantine when an accepted recipient's connector says so in enforce mode:
+ * quarantine holds the whole message, whatever the other recipients got. */
+static void
+session_quarantine(SMFICTX *ctx, struct session *s, const char *qid)
+{
+    struct strbuf b;
+    size_t i;
+
+    for (i = 0; i < s->nrcpts; i++) {
+        const struct policy_result *r = &s->rcpts[i].res;
+
+        if (s->rcpts[i].refused || r->action != POLICY_ACTION_QUARANTINE ||
+            r->mode != POLICY_MODE_ENFORCE)
+            continue;
+        strbuf_init(&b);
+        posture_log_reason_text(&b, r);
+        if (!b.oom && (s->actions & SMFIF_QUARANTINE)) {
+            if (smfi_quarantine(ctx, b.s) != MI_SUCCESS)
+                posture_log_msg(LOG_WARNING, "%s: smfi_quarantine failed", qid);
+            else
+                posture_log_msg(LOG_INFO, "%s: quarantined: %s", qid, b.s);
+        } else if (!(s->actions & SMFIF_QUARANTINE))
+            posture_log_msg(LOG_WARNING, "%s: quarantine wanted but not offered by the MTA",
+                            qid);
+        strbuf_free(&b);
+        return;
+    }
+}
+
+sfsistat
+session_eom(SMFICTX *ctx, struct session *s)
+{
+    const struct policy_settings *st;
+    const struct policy_result *sum = NULL;
+    struct policy_result none;
+    struct posture_rcpt *pr = NULL;
+    struct posture_msg m;
+    const char *qid_raw = macros_queue_id(ctx);
+    const char *qid = qid_raw ? qid_raw : "NOQUEUE";
+    sfsistat rc = SMFIS_CONTINUE;
+    bool have_none = false;
+    size_t i, naccepted = 0;
+
+    memset(&none, 0, sizeof none);
+    if (!s->in_msg && (rc = session_start_msg(ctx, s, NULL)) != SMFIS_CONTINUE)
+        goto out;
+    if (s->policy == NULL) {
+        rc = session_fail(ctx, s, "no policy loaded");
+        goto out;
+    }
+    st = policy_settings(s->policy);
+    session_remove_forged(ctx, s, st, qid);
+
+    memset(&m, 0, sizeof m);
+    m.queue_id = qid_raw;
+    m.json = st->log_json != NULL && st->log_json[0] != '\0';
+    if (s->msg_error) {
+        m.error = "internal error earlier in this message; no decision";
+        posture_log_message(&m);
+        goto out;
+    }
+    for (i = 0; i < s->nrcpts; i++) {
+        if (s->rcpts[i].refused)
+            continue;
+        naccepted++;
+        if (sum == NULL || session_severity(&s->rcpts[i].res) > session_severity(sum))
+            sum = &s->rcpts[i].res;
+    }
+    if (sum == NULL) {
+        /* no accepted recipient reached us: describe the session itself */
+        if (policy_eval(s->policy, &s->facts, NULL, &none) != 0) {
+            policy_result_free(&none);
+            rc = session_fail(ctx, s, "out of memory evaluating the message");
+            goto out;
+        }
+        have_none = true;
+        sum = &none;
+    }
+    if (session_add_headers(ctx, s, st, sum, qid) != 0) {
+        rc = session_fail(ctx, s, "out of memory building the headers");
+        goto out;
+    }
+    session_quarantine(ctx, s, qid);
+
+    if (s->nrcpts > 0 && (pr = calloc(s->nrcpts, sizeof *pr)) == NULL) {
+        rc = session_fail(ctx, s, "out of memory logging the message");
+        goto out;
+    }
+    for (i = 0; i < s->nrcpts; i++) {
+        pr[i].rcpt = s->rcpts[i].addr;
+        pr[i].res = &s->rcpts[i].res;
+        pr[i].refused = s->rcpts[i].refused;
+    }
+    m.facts = &s->facts;
+    m.summary = sum;
+    m.rcpts = pr;
+    m.nrcpts = s->nrcpts;
+    m.naccepted = naccepted;
+    posture_log_message(&m);
+out:
+    free(pr);
+    if (have_none)
+        policy_result_free(&none);
+    session_reset_msg(s);
+    return rc;
+}

@@ -1,0 +1,69 @@
+/*
+ * session.h -- per-connection and per-message state of one SMTP session, and
+ * the work each milter stage does with it.
+ */
+#ifndef MILTER_SESSION_H
+#define MILTER_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <libmilter/mfapi.h>
+
+#include "policy.h"
+
+struct session_rcpt {
+    char *addr;
+    struct policy_result res;
+    bool refused;
+};
+
+struct session {
+    /* connection */
+    struct policy *policy;          /* one snapshot for the whole connection */
+    unsigned long actions;          /* SMFIF_* the MTA granted */
+    bool leadspc;                   /* SMFIP_HDR_LEADSPC negotiated */
+    bool negotiated;
+    char *conn_host;                /* xxfi_connect host name */
+    char *conn_addr;                /* xxfi_connect address as text */
+    char *helo;                     /* last HELO/EHLO argument */
+
+    /* message */
+    bool in_msg;
+    bool msg_error;                 /* internal error under on_error: accept */
+    bool have_facts;
+    struct policy_facts facts;
+    struct session_rcpt *rcpts;
+    size_t nrcpts, caprcpts;
+    size_t nposture;                /* copies of our posture header in the message */
+    size_t nauthres;                /* Authentication-Results seen */
+    size_t *authres_ours;           /* indexes (1-based) of those with our authserv-id */
+    size_t nauthres_ours, capauthres_ours;
+};
+
+struct session *session_new(void);
+void session_free(struct session *s);
+
+sfsistat session_negotiate(SMFICTX *ctx, struct session *s, unsigned long f0,
+                           unsigned long f1, unsigned long *pf0, unsigned long *pf1,
+                           unsigned long *pf2, unsigned long *pf3);
+sfsistat session_connect(SMFICTX *ctx, struct session *s, const char *host,
+                         const struct sockaddr *sa);
+sfsistat session_helo(SMFICTX *ctx, struct session *s, const char *helo);
+sfsistat session_envfrom(SMFICTX *ctx, struct session *s, char **argv);
+sfsistat session_envrcpt(SMFICTX *ctx, struct session *s, char **argv);
+sfsistat session_header(SMFICTX *ctx, struct session *s, const char *name, const char *value);
+sfsistat session_eom(SMFICTX *ctx, struct session *s);
+/* Forget the current message (xxfi_abort, a new MAIL, end of message). */
+void session_reset_msg(struct session *s);
+
+/* What a callback returns when it has no session: settings.on_error of the
+ * current snapshot (tempfail when there is none). */
+sfsistat session_no_state(SMFICTX *ctx, bool can_reply);
+
+/* Whether the first token of an Authentication-Results value equals id
+ * (case-insensitive, leading white space and comments skipped). */
+bool session_authres_is_ours(const char *value, const char *id);
+
+#endif

@@ -1,0 +1,136 @@
+/*
+ * strbuf.c -- growable byte buffer used by every text builder of the daemon.
+ * Owns: allocation and growth of the buffer. Never: interprets or escapes the
+ * bytes (that is posture_log.c's sanitiser), never aborts on out of memory.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strbuf.h"
+
+void
+strbuf_init(struct strbuf *b)
+{
+    b->s = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->oom = false;
+}
+
+void
+strbuf_free(struct strbuf *b)
+{
+    free(b->s);
+    strbuf_init(b);
+}
+
+void
+strbuf_reset(struct strbuf *b)
+{
+    b->len = 0;
+    b->oom = false;
+    if (b->s != NULL)
+        b->s[0] = '\0';
+}
+
+/* Make room for n more bytes plus the NUL. */
+static bool
+strbuf_grow(struct strbuf *b, size_t n)
+{
+    size_t want, ncap;
+    char *ns;
+
+    if (b->oom)
+        return false;
+    if (n > SIZE_MAX / 2 - b->len - 1) {
+        b->oom = true;
+        return false;
+    }
+    want = b->len + n + 1;
+    if (want <= b->cap)
+        return true;
+    ncap = b->cap ? b->cap : 64;
+    while (ncap < want)
+        ncap *= 2;
+    ns = realloc(b->s, ncap);
+    if (ns == NULL) {
+        b->oom = true;
+        return false;
+    }
+    b->s = ns;
+    b->cap = ncap;
+    return true;
+}
+
+void
+strbuf_putn(struct strbuf *b, const char *s, size_t n)
+{
+    if (!strbuf_grow(b, n))
+        return;
+    if (n > 0)
+        memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void
+strbuf_putc(struct strbuf *b, char c)
+{
+    strbuf_putn(b, &c, 1);
+}
+
+void
+strbuf_puts(struct strbuf *b, const char *s)
+{
+    if (s != NULL)
+        strbuf_putn(b, s, strlen(s));
+}
+
+void
+strbuf_printf(struct strbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (b->oom)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->oom = true;
+        return;
+    }
+    if (!strbuf_grow(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->oom = true;
+        return;
+    }
+    b->len += (size_t)n;
+}
+
+const char *
+strbuf_str(const struct strbuf *b)
+{
+    return b->s != NULL ? b->s : "";
+}
+
+char *
+strbuf_take(struct strbuf *b)
+{
+    char *s = NULL;
+
+    if (!b->oom) {
+        s = b->s != NULL ? b->s : strdup("");
+        b->s = NULL;
+    }
+    strbuf_free(b);
+    return s;
+}

@@ -1,0 +1,31 @@
+/*
+ * strbuf.h -- growable byte buffer with a sticky out-of-memory flag, so that
+ * builders can append freely and check for failure once at the end.
+ */
+#ifndef MILTER_STRBUF_H
+#define MILTER_STRBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct strbuf {
+    char  *s;          /* always NUL-terminated once anything was appended */
+    size_t len;
+    size_t cap;
+    bool   oom;        /* an append failed: the content is incomplete */
+};
+
+void  strbuf_init(struct strbuf *b);
+void  strbuf_free(struct strbuf *b);
+void  strbuf_reset(struct strbuf *b);
+void  strbuf_putc(struct strbuf *b, char c);
+void  strbuf_putn(struct strbuf *b, const char *s, size_t n);
+void  strbuf_puts(struct strbuf *b, const char *s);
+void  strbuf_printf(struct strbuf *b, const char *fmt, ...)
+      __attribute__((format(printf, 2, 3)));
+/* The text so far ("" when empty); never NULL. */
+const char *strbuf_str(const struct strbuf *b);
+/* Hand the string to the caller (NULL when out of memory); the buffer is reset. */
+char *strbuf_take(struct strbuf *b);
+
+#endif
