@@ -1,0 +1,529 @@
+#!/bin/bash
+# test-tlspolicy.sh -- tlspolicy(1) end to end: "check" on good and broken
+# connectors files, "eval" for every action and mode, both MTA dialects (Postfix
+# CNs, Sendmail xtext DNs with {verify}), several recipients, the null sender,
+# usage errors, and hostile bytes in certificate names. TAP output.
+#
+# Each row of the tables below is one call of t():
+#   t NAME WANT_EXIT CHECKS tlspolicy-arguments...
+# CHECKS is a '|'-separated list, judged by a small python3 script:
+#   path=value    JSON field of stdout (dots, list indexes: posture.cert,
+#                 recipients.1.verdict); strings compare as text, anything else
+#                 as its JSON form (256, true, null)
+#   path~text     the field, as text, contains text
+#   path#N        the field is a list or object of N entries
+#   path!         the field is absent
+#   stdout~text   raw stdout contains text (also stderr~, stdout!~, stderr!~)
+#   stdout=text   raw stdout is exactly text (trailing newline ignored)
+#   stderr^re     a line of stderr matches the regular expression re
+# A value starting with @py: is a Python literal, for bytes like CR LF.
+set -u
+
+TLSPOLICY=${TLSPOLICY:-${top_builddir:-.}/tools/tlspolicy}
+PKI=${TLSPOLICY_TEST_PKI:-}
+
+if [ -z "$PKI" ] || [ ! -r "$PKI/trust.pem" ]; then
+    echo "1..0 # SKIP TLSPOLICY_TEST_PKI is not set or has no trust.pem"
+    exit 0
+fi
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "1..0 # SKIP python3 is needed to read the JSON output"
+    exit 0
+fi
+if [ ! -x "$TLSPOLICY" ]; then
+    echo "Bail out! $TLSPOLICY is not built"
+    exit 1
+fi
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/test-tlspolicy.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+
+cat >"$T/check.py" <<'EOF'
+import ast, json, re, sys
+
+out = open(sys.argv[1], "rb").read()
+err = open(sys.argv[2], "rb").read()
+checks = [c for c in sys.argv[3].split("|") if c]
+doc = None
+problems = []
+
+def text(b):
+    return b.decode("utf-8", "surrogateescape")
+
+def value(v):
+    return ast.literal_eval(v[4:]) if v.startswith("@py:") else v
+
+def lookup(path):
+    global doc
+    if doc is None:
+        if out.count(b"\n") != 1 or not out.endswith(b"\n"):
+            raise ValueError("JSON output is not exactly one line: %r" % out[:300])
+        doc = json.loads(out)
+    cur = doc
+    for part in path.split("."):
+        if isinstance(cur, list):
+            cur = cur[int(part)]
+        else:
+            cur = cur[part]
+    return cur
+
+for c in checks:
+    m = re.match(r"^(stdout|stderr)(!~|~|=|\^)(.*)$", c, re.S)
+    try:
+        if m:
+            raw = text(out if m.group(1) == "stdout" else err)
+            op, want = m.group(2), value(m.group(3))
+            if op == "~" and want not in raw:
+                problems.append("%s: got %r, want it to contain %r" % (m.group(1), raw, want))
+            elif op == "!~" and want in raw:
+                problems.append("%s: got %r, want it not to contain %r" % (m.group(1), raw, want))
+            elif op == "=" and raw.rstrip("\n") != want:
+                problems.append("%s: got %r, want %r" % (m.group(1), raw, want))
+            elif op == "^" and not re.search(want, raw, re.M):
+                problems.append("%s: got %r, want a line matching %r" % (m.group(1), raw, want))
+            continue
+        m = re.match(r"^([A-Za-z0-9_.]+)(=|~|#|!)(.*)$", c, re.S)
+        if not m:
+            problems.append("bad check %r" % c)
+            continue
+        path, op, want = m.group(1), m.group(2), value(m.group(3))
+        if op == "!":
+            try:
+                got = lookup(path)
+                problems.append("%s: got %r, want it absent" % (path, got))
+            except (KeyError, IndexError):
+                pass
+            continue
+        got = lookup(path)
+        if op == "=":
+            g = got if isinstance(got, str) else json.dumps(got)
+            if g != want:
+                problems.append("%s: got %r, want %r" % (path, g, want))
+        elif op == "~":
+            g = got if isinstance(got, str) else json.dumps(got)
+            if want not in g:
+                problems.append("%s: got %r, want it to contain %r" % (path, g, want))
+        elif op == "#":
+            if not isinstance(got, (list, dict)) or len(got) != int(want):
+                problems.append("%s: got %r, want %s entries" % (path, got, want))
+    except (KeyError, IndexError, ValueError, TypeError) as e:
+        problems.append("%s: %s: %r (stdout %r)" % (c, type(e).__name__, e, out[:400]))
+
+for p in problems:
+    print(p)
+sys.exit(1 if problems else 0)
+EOF
+
+n=0
+nfailed=0
+
+# t NAME WANT_EXIT CHECKS ARGS...
+t() {
+    local name=$1 want=$2 checks=$3 got msg
+    shift 3
+    "$TLSPOLICY" "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    n=$((n + 1))
+    msg=""
+    if [ "$got" != "$want" ]; then
+        msg="exit status: got $got, want $want"
+    fi
+    if ! res=$(python3 "$T/check.py" "$T/out" "$T/err" "$checks" 2>&1); then
+        msg="${msg:+$msg
+}$res"
+    fi
+    if [ -z "$msg" ]; then
+        echo "ok $n - $name"
+    else
+        nfailed=$((nfailed + 1))
+        echo "not ok $n - $name"
+        printf '%s\n' "$msg" | sed 's/^/# /'
+        printf '# command: %s' "$TLSPOLICY"
+        printf ' %q' "$@"
+        printf '\n# stderr: '
+        head -c 600 "$T/err" | tr '\n' ' '
+        echo
+    fi
+}
+
+# ---------------------------------------------------------------- fixtures
+
+# The connectors every eval case runs against: one connector per action, a
+# monitored one, matching by sender domain, client address, recipient domain,
+# a restricted sender domain, cross-signed roots, and a disabled connector.
+S=$T/connectors.yaml
+cat >"$S" <<EOF
+version: 1
+settings:
+  mode: enforce
+  trust_store: $PKI/trust.pem
+defaults:
+  require: {}
+  on_fail: tag
+connectors:
+  - name: partner-a
+    match:
+      sender_domains: [partner-a.test]
+    require:
+      tls: true
+      min_version: TLSv1.2
+      min_cipher_bits: 128
+      forward_secrecy: true
+      certificate: verified
+      certificate_names: [mail.partner-a.test]
+      issuers: ["Test Issuing CA 1"]
+      root_issuers: ["Test Root CA R1"]
+    on_fail: reject
+    reply: "5.7.1 partner-a must send over verified TLS 1.2 or better"
+  - name: bank
+    match:
+      sender_domains: [bank-partner.test]
+      client_addresses: [198.51.100.0/24]
+    restrict_sender_domains: true
+    require:
+      tls: true
+    on_fail: reject
+  - name: partner-org
+    match:
+      sender_domains: [org.test]
+    require:
+      certificate: verified
+      organizations: ["Partner A Ltd"]
+    on_fail: reject
+  - name: cross-any
+    match:
+      sender_domains: [partner-x.test]
+    require:
+      certificate: verified
+      root_issuers: ["Test Root CA R1", "Test Root CA R2"]
+    on_fail: reject
+  - name: cross-r2
+    match:
+      sender_domains: [partner-y.test]
+    require:
+      certificate: verified
+      root_issuers: ["Test Root CA R2"]
+    on_fail: reject
+  - name: temp
+    match:
+      sender_domains: [temp.test]
+    require:
+      min_version: TLSv1.2
+    on_fail: tempfail
+  - name: tagged
+    match:
+      sender_domains: [tag.test]
+    require:
+      tls: true
+    on_fail: tag
+  - name: quarantined
+    match:
+      sender_domains: [quarantine.test]
+    require:
+      tls: true
+    on_fail: quarantine
+  - name: watched
+    mode: monitor
+    match:
+      sender_domains: [monitor.test]
+    require:
+      tls: true
+      certificate: verified
+    on_fail: reject
+  - name: relay
+    match:
+      client_addresses: [192.0.2.0/24, "2001:db8::/32"]
+    require:
+      min_version: TLSv1.3
+    on_fail: reject
+  - name: watched-rcpt
+    mode: monitor
+    match:
+      recipient_domains: [watch.example]
+    require:
+      tls: true
+    on_fail: reject
+  - name: bank-rcpt
+    match:
+      recipient_domains: [bank.example]
+    require:
+      tls: true
+      certificate: verified
+    on_fail: reject
+  - name: off
+    enabled: false
+    match:
+      sender_domains: [disabled.test]
+    require:
+      tls: true
+    on_fail: reject
+EOF
+
+# The whole file in monitor mode: nothing is refused, the action still shows.
+M=$T/monitor.yaml
+cat >"$M" <<EOF
+version: 1
+settings:
+  mode: monitor
+  trust_store: $PKI/trust.pem
+connectors:
+  - name: partner-a
+    match:
+      sender_domains: [partner-a.test]
+    require:
+      tls: true
+      certificate: verified
+    on_fail: reject
+EOF
+
+MIN=$T/minimal.yaml
+printf 'version: 1\nsettings:\n  trust_store: %s/trust.pem\n' "$PKI" >"$MIN"
+
+# Broken files; the line and column each error must point at are in the rows.
+bad() {
+    printf 'version: 1\nsettings:\n  trust_store: %s/trust.pem\nconnectors:\n  - name: a\n    match:\n      sender_domains: [a.test]\n    require:\n%s\n' \
+        "$PKI" "$2" >"$T/$1"
+}
+bad bad-version.yaml '      min_version: TLSv1.4'      # value at 9:20
+bad bad-key.yaml     '      min_versoin: TLSv1.2'      # key at 9:7
+bad bad-bool.yaml    '      forward_secrecy: yes'      # value at 9:24
+bad bad-bits.yaml    '      min_cipher_bits: "128"'    # value at 9:24
+bad bad-syntax.yaml  '      tls: [true'
+printf 'version: 1\nsettings:\n  trust_store: %s/no-such-trust.pem\n' "$PKI" >"$T/bad-trust.yaml"
+
+# Macro values as each MTA sends them for the partner-a certificate (FACTS.md).
+PF_TLS=(tls_version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 cipher_bits=256)
+PF_A=(mta=postfix "${PF_TLS[@]}" cert_subject=mail.partner-a.test "cert_issuer=Test Issuing CA 1")
+SM_SUBJ=/C=GB/O=Partner+20A+20Ltd/OU=Mail/CN=mail.partner-a.test
+SM_ISS=/C=DE/O=Test+20PKI/CN=Test+20Issuing+20CA+201
+SM_A=(mta=sendmail "${PF_TLS[@]}" "cert_subject=$SM_SUBJ" "cert_issuer=$SM_ISS")
+SM_X=(mta=sendmail "${PF_TLS[@]}" cert_subject=/C=GB/O=Partner+20X/CN=mail.partner-x.test
+      cert_issuer=/C=DE/O=Test+20PKI/CN=Test+20Cross+20CA verify=OK)
+SM_CRLF='/C=GB/O=CRLF+5Cx0D+5Cx0AInjected:+20yes/CN=crlf+5Cx0D+5Cx0AX-Evil:+201.partner-a.test'
+E=(eval --json -c "$S")
+
+# ---------------------------------------------------------------- check
+
+t "check: valid file, connectors counted (disabled too)" 0 \
+  'stdout=OK: 13 connectors' check -c "$S"
+t "check: warnings go to stderr and do not fail" 0 \
+  'stderr~warning|stderr~off|stdout~OK' check -c "$S"
+t "check: minimal file" 0 'stdout=OK: 0 connectors|stderr=' check -c "$MIN"
+t "check: --config=FILE form" 0 'stdout=OK: 0 connectors' check "--config=$MIN"
+t "check: bad min_version at file:line:column" 2 \
+  "stderr^^tlspolicy: $T/bad-version.yaml:9:20: error: .*TLSv1\\.4|stdout=" \
+  check -c "$T/bad-version.yaml"
+t "check: unknown key points at the key" 2 \
+  "stderr^$T/bad-key.yaml:9:7: error: .*min_versoin" check -c "$T/bad-key.yaml"
+t "check: yes is not a boolean" 2 \
+  "stderr^$T/bad-bool.yaml:9:24: error: .*true or false" check -c "$T/bad-bool.yaml"
+t "check: quoted number is not an integer" 2 \
+  "stderr^$T/bad-bits.yaml:9:24: error" check -c "$T/bad-bits.yaml"
+t "check: YAML syntax error has a position" 2 \
+  "stderr^$T/bad-syntax.yaml:[0-9]+:[0-9]+: error|stdout=" check -c "$T/bad-syntax.yaml"
+t "check: unreadable trust store named" 2 \
+  "stderr~no-such-trust.pem|stdout=" check -c "$T/bad-trust.yaml"
+t "check: missing file named" 2 \
+  "stderr~$T/nope.yaml|stdout=" check -c "$T/nope.yaml"
+t "check: stray argument is a usage error" 2 'stderr~extra' check -c "$S" extra
+
+# ---------------------------------------------------------------- eval: Postfix
+
+t "postfix: partner-a verified TLS 1.3 passes" 0 \
+  'connector=partner-a|verdict=pass|action=accept|mode=enforce|refused=false|reasons#0|mta=postfix|rcpt=bob@example.com|posture.version=TLSv1.3|posture.cipher=TLS_AES_256_GCM_SHA384|posture.bits=256|posture.fs=yes|posture.cert=mail.partner-a.test|posture.issuer=Test Issuing CA 1|posture.root=Test Root CA R1|posture.verified=yes|posture.organization=null|recipients!' \
+  "${E[@]}" "${PF_A[@]}" sender=alice@partner-a.test recipient=bob@example.com
+t "postfix: TLS 1.1 is refused with the connector's reply" 1 \
+  'connector=partner-a|verdict=fail|action=reject|refused=true|reasons.0~TLSv1.1|reply~5.7.1 partner-a' \
+  "${E[@]}" mta=postfix tls_version=TLSv1.1 cipher=ECDHE-RSA-AES256-SHA cipher_bits=256 \
+  cert_subject=mail.partner-a.test "cert_issuer=Test Issuing CA 1" sender=alice@partner-a.test
+t "postfix: no TLS at all is refused, one reason" 1 \
+  'verdict=fail|action=reject|reasons#1|posture.version=null|posture.bits=null|posture.verified=no' \
+  "${E[@]}" mta=postfix sender=alice@partner-a.test client_addr=203.0.113.9
+t "postfix: untrusted cert (no cert macros) is refused" 1 \
+  'verdict=fail|posture.cert=null|posture.verified=no|posture.version=TLSv1.3' \
+  "${E[@]}" mta=postfix "${PF_TLS[@]}" sender=alice@partner-a.test
+t "postfix: wrong certificate name" 1 \
+  'verdict=fail|reasons.0~mail.evil.test' \
+  "${E[@]}" mta=postfix "${PF_TLS[@]}" cert_subject=mail.evil.test "cert_issuer=Test Issuing CA 1" \
+  sender=alice@partner-a.test
+t "postfix: issuer under another root" 1 \
+  'verdict=fail|posture.root=Other Root CA|reasons#2' \
+  "${E[@]}" mta=postfix "${PF_TLS[@]}" cert_subject=mail.partner-a.test "cert_issuer=Other Issuing CA" \
+  sender=alice@partner-a.test
+t "postfix: cipher without forward secrecy" 1 \
+  'verdict=fail|posture.fs=no|reasons.0~AES256-GCM-SHA384' \
+  "${E[@]}" mta=postfix tls_version=TLSv1.2 cipher=AES256-GCM-SHA384 cipher_bits=256 \
+  cert_subject=mail.partner-a.test "cert_issuer=Test Issuing CA 1" sender=alice@partner-a.test
+t "postfix: weak cipher bits" 1 \
+  'verdict=fail|posture.bits=56|reasons.0~56' \
+  "${E[@]}" mta=postfix tls_version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 cipher_bits=56 \
+  cert_subject=mail.partner-a.test "cert_issuer=Test Issuing CA 1" sender=alice@partner-a.test
+t "postfix: organizations cannot be checked (CN only)" 1 \
+  'connector=partner-org|verdict=fail|reasons.0~Postfix' \
+  "${E[@]}" "${PF_A[@]}" sender=a@org.test
+t "auto: CN values are read as Postfix" 0 \
+  'mta=postfix|verdict=pass' \
+  "${E[@]}" "${PF_TLS[@]}" cert_subject=mail.partner-a.test "cert_issuer=Test Issuing CA 1" \
+  sender=alice@partner-a.test
+
+# ---------------------------------------------------------------- eval: actions and modes
+
+t "tempfail: TLS 1.0 below the minimum" 1 \
+  'connector=temp|verdict=fail|action=tempfail|refused=true' \
+  "${E[@]}" mta=postfix tls_version=TLSv1 cipher=ECDHE-RSA-AES256-SHA cipher_bits=256 sender=x@temp.test
+t "tempfail connector passes with TLS 1.3" 0 \
+  'connector=temp|verdict=pass|action=accept' "${E[@]}" mta=postfix "${PF_TLS[@]}" sender=x@temp.test
+t "tag: failed but accepted" 0 \
+  'connector=tagged|verdict=fail|action=tag|refused=false|reasons#1' \
+  "${E[@]}" mta=postfix sender=x@tag.test
+t "quarantine: failed but accepted" 0 \
+  'connector=quarantined|verdict=fail|action=quarantine|refused=false' \
+  "${E[@]}" mta=postfix sender=x@quarantine.test
+t "monitor (connector): reject shown, not refused" 0 \
+  'connector=watched|verdict=fail|action=reject|mode=monitor|refused=false' \
+  "${E[@]}" mta=postfix sender=x@monitor.test
+t "monitor (settings): reject shown, not refused" 0 \
+  'connector=partner-a|verdict=fail|action=reject|mode=monitor|refused=false' \
+  eval --json -c "$M" mta=postfix sender=alice@partner-a.test
+t "default: unclaimed mail, verdict none" 0 \
+  'connector=default|verdict=none|action=accept|reasons#0|rcpt=null' \
+  "${E[@]}" mta=postfix sender=x@unknown.test client_addr=203.0.113.9
+t "disabled connector never claims" 0 \
+  'connector=default|verdict=none' "${E[@]}" mta=postfix sender=x@disabled.test
+t "client address: relay below TLS 1.3" 1 \
+  'connector=relay|verdict=fail|action=reject' \
+  "${E[@]}" mta=postfix client_addr=192.0.2.7 tls_version=TLSv1.2 \
+  cipher=ECDHE-RSA-AES256-GCM-SHA384 cipher_bits=256 sender=x@unknown.test
+t "client address: IPv6 relay with TLS 1.3" 0 \
+  'connector=relay|verdict=pass' \
+  "${E[@]}" mta=postfix client_addr=2001:db8::25 "${PF_TLS[@]}" sender=x@unknown.test
+t "restricted sender domain from a foreign address" 1 \
+  'connector=bank|verdict=fail|action=reject|reasons.0~restricted' \
+  "${E[@]}" mta=postfix client_addr=203.0.113.5 "${PF_TLS[@]}" sender=a@bank-partner.test
+t "restricted sender domain from its own address" 0 \
+  'connector=bank|verdict=pass' \
+  "${E[@]}" mta=postfix client_addr=198.51.100.9 "${PF_TLS[@]}" sender=a@bank-partner.test
+
+# ---------------------------------------------------------------- eval: recipients, null sender
+
+t "recipient domain claims the mail" 1 \
+  'connector=bank-rcpt|verdict=fail|rcpt=a@bank.example|recipients!' \
+  "${E[@]}" mta=postfix "${PF_TLS[@]}" sender=x@unknown.test recipient=a@bank.example
+t "several recipients: most severe on top" 1 \
+  'rcpt=a@bank.example|connector=bank-rcpt|refused=true|recipients#3|recipients.0.rcpt=ok@example.com|recipients.0.connector=default|recipients.0.verdict=none|recipients.1.connector=bank-rcpt|recipients.1.verdict=fail|recipients.1.action=reject|recipients.1.mode=enforce|recipients.1.reasons#1|recipients.2.rcpt=z@example.com' \
+  "${E[@]}" mta=postfix "${PF_TLS[@]}" sender=x@unknown.test \
+  recipient=ok@example.com recipient=a@bank.example recipient=z@example.com
+t "several recipients: tie goes to the first" 0 \
+  'rcpt=one@example.com|recipients#2|recipients.1.rcpt=two@example.com' \
+  "${E[@]}" mta=postfix sender=x@unknown.test recipient=one@example.com recipient=two@example.com
+t "several recipients: refused beats a monitored reject" 1 \
+  'rcpt=b@bank.example|connector=bank-rcpt|action=reject|mode=enforce|recipients.0.connector=watched-rcpt|recipients.0.action=reject|recipients.0.mode=monitor|recipients.0.refused=false' \
+  "${E[@]}" mta=postfix sender=x@unknown.test recipient=a@watch.example recipient=b@bank.example
+t "null sender <> goes to defaults" 0 \
+  'connector=default|verdict=none' "${E[@]}" mta=postfix 'sender=<>' client_addr=203.0.113.9
+t "null sender (empty) still matched by client address" 1 \
+  'connector=relay|verdict=fail' \
+  "${E[@]}" mta=postfix sender= client_addr=192.0.2.8 tls_version=TLSv1.2 \
+  cipher=ECDHE-RSA-AES256-GCM-SHA384 cipher_bits=256
+
+# ---------------------------------------------------------------- eval: Sendmail
+
+t "sendmail: partner-a DN with verify=OK passes" 0 \
+  'mta=sendmail|connector=partner-a|verdict=pass|posture.cert=mail.partner-a.test|posture.organization=Partner A Ltd|posture.issuer=Test Issuing CA 1|posture.root=Test Root CA R1|posture.verified=yes|posture.subject_dn~Partner A Ltd|notes#0' \
+  "${E[@]}" "${SM_A[@]}" verify=OK sender=alice@partner-a.test recipient=bob@example.com
+t "sendmail: verify=FAIL is refused" 1 \
+  'verdict=fail|posture.verified=no|posture.cert=mail.partner-a.test|reasons.0~FAIL' \
+  "${E[@]}" "${SM_A[@]}" verify=FAIL sender=alice@partner-a.test
+t "sendmail: verify=NO with empty cert macros" 1 \
+  'verdict=fail|posture.verified=no|posture.cert=null|posture.version=TLSv1.3' \
+  "${E[@]}" mta=sendmail "${PF_TLS[@]}" cert_subject= cert_issuer= verify=NO sender=alice@partner-a.test
+t "sendmail: no {verify} macro means unknown" 1 \
+  'verdict=fail|posture.verified=unknown|reasons.0~verify' \
+  "${E[@]}" "${SM_A[@]}" sender=alice@partner-a.test
+t "sendmail: organization checked from the DN" 0 \
+  'connector=partner-org|verdict=pass' "${E[@]}" "${SM_A[@]}" verify=OK sender=a@org.test
+t "sendmail: other PKI is refused" 1 \
+  'verdict=fail|posture.root=Other Root CA|posture.organization=Partner B GmbH' \
+  "${E[@]}" mta=sendmail "${PF_TLS[@]}" verify=OK sender=alice@partner-a.test \
+  cert_subject=/C=DE/O=Partner+20B+20GmbH/OU=Mail/CN=mail.partner-b.test \
+  cert_issuer=/C=US/O=Other+20PKI/CN=Other+20Issuing+20CA
+t "auto: verify and DNs are read as Sendmail" 0 \
+  'mta=sendmail|verdict=pass|posture.organization=Partner A Ltd' \
+  "${E[@]}" "${PF_TLS[@]}" "cert_subject=$SM_SUBJ" "cert_issuer=$SM_ISS" verify=OK sender=alice@partner-a.test
+t "cross-signed issuer: both roots allowed" 0 \
+  'connector=cross-any|verdict=pass|posture.root~Test Root CA R1|posture.root~Test Root CA R2' \
+  "${E[@]}" "${SM_X[@]}" sender=a@partner-x.test
+t "cross-signed issuer: one root allowed is not enough" 1 \
+  'connector=cross-r2|verdict=fail|reasons.0~Test Cross CA' \
+  "${E[@]}" "${SM_X[@]}" sender=a@partner-y.test
+
+# ---------------------------------------------------------------- eval: hostile bytes
+
+t "CR LF in a Postfix CN: JSON escaped" 1 \
+  "posture.cert=@py:'mail\\r\\nX-Evil: 1'|stdout~mail\\r\\nX-Evil|stdout!~@py:'\\r'" \
+  "${E[@]}" mta=postfix "${PF_TLS[@]}" $'cert_subject=mail\r\nX-Evil: 1' sender=alice@partner-a.test
+t "CR LF in a Postfix CN: text escaped" 1 \
+  "stdout~cert: mail\\x0D\\x0AX-Evil: 1|stdout!~@py:'\\r'|stdout!~@py:'\\nX-Evil'" \
+  eval -c "$S" mta=postfix "${PF_TLS[@]}" $'cert_subject=mail\r\nX-Evil: 1' sender=alice@partner-a.test
+t "CR LF in a Sendmail DN: JSON and text stay one value" 0 \
+  "posture.cert=@py:'crlf\\r\\nX-Evil: 1.partner-a.test'|posture.organization=@py:'CRLF\\r\\nInjected: yes'" \
+  "${E[@]}" mta=sendmail "${PF_TLS[@]}" "cert_subject=$SM_CRLF" "cert_issuer=$SM_ISS" verify=OK \
+  sender=x@unknown.test
+t "CR LF in a Sendmail DN: text output" 0 \
+  "stdout~crlf\\x0D\\x0AX-Evil: 1.partner-a.test|stdout!~@py:'\\nX-Evil'|stdout!~@py:'\\nInjected'" \
+  eval -c "$S" mta=sendmail "${PF_TLS[@]}" "cert_subject=$SM_CRLF" "cert_issuer=$SM_ISS" verify=OK \
+  sender=x@unknown.test
+t "invalid UTF-8 byte: JSON \\u00XX" 1 \
+  "posture.cert=@py:'Z\\u00fcrich'|stdout~Z\\u00FCrich" \
+  "${E[@]}" mta=postfix "${PF_TLS[@]}" $'cert_subject=Z\xfcrich' sender=alice@partner-a.test
+t "invalid UTF-8 byte: text \\xNN" 1 \
+  'stdout~cert: Z\xFCrich' \
+  eval -c "$S" mta=postfix "${PF_TLS[@]}" $'cert_subject=Z\xfcrich' sender=alice@partner-a.test
+t "valid UTF-8 passes unchanged" 1 \
+  'posture.cert=Zürich|stdout~Zürich' \
+  "${E[@]}" mta=postfix "${PF_TLS[@]}" cert_subject=Zürich sender=alice@partner-a.test
+t "control bytes in a reason are escaped in text" 1 \
+  "stdout~reason: TLS version 'TLSv9\\x1B[2J' is unknown|stdout!~@py:'\\x1b'" \
+  eval -c "$S" mta=postfix $'tls_version=TLSv9\e[2J' client_addr=192.0.2.9 sender=x@unknown.test
+
+# ---------------------------------------------------------------- eval: text output
+
+t "text: pass shows one field per line" 0 \
+  'stdout~connector: partner-a
+verdict: pass
+action: accept
+mode: enforce
+|stdout~mta: postfix|stdout~  root: Test Root CA R1|stdout~  verified: yes|stdout!~recipients:' \
+  eval -c "$S" "${PF_A[@]}" sender=alice@partner-a.test recipient=bob@example.com
+t "text: failure shows reasons and reply" 1 \
+  'stdout~reason: the session was not encrypted|stdout~reply: 5.7.1 partner-a|stdout~refused: yes|stdout~version: -' \
+  eval -c "$S" mta=postfix sender=alice@partner-a.test
+t "text: several recipients listed" 1 \
+  'stdout~recipient: a@bank.example|stdout~recipients:
+  rcpt: ok@example.com
+    connector: default' \
+  eval -c "$S" mta=postfix "${PF_TLS[@]}" sender=x@unknown.test recipient=ok@example.com \
+  recipient=a@bank.example
+
+# ---------------------------------------------------------------- usage errors
+
+t "usage: unknown key named" 2 'stderr~foo=bar|stdout=' "${E[@]}" foo=bar
+t "usage: argument without '=' named" 2 "stderr~'tls_version'|stdout=" "${E[@]}" tls_version
+t "usage: repeated key named" 2 "stderr~tls_version=TLSv1.2|stdout=" \
+  "${E[@]}" tls_version=TLSv1.3 tls_version=TLSv1.2
+t "usage: bad mta value" 2 'stderr~exim' "${E[@]}" mta=exim
+t "usage: empty key" 2 "stderr~'=x'" "${E[@]}" =x
+t "usage: unknown option" 2 'stderr~--bogus' eval -c "$S" --bogus
+t "usage: -c without a file" 2 'stderr~-c' eval -c
+t "usage: --json is not a check option" 2 'stderr~--json' check --json -c "$S"
+t "usage: no command" 2 'stderr~usage'
+t "usage: unknown command" 2 'stderr~frobnicate' frobnicate
+t "eval: broken file prints its diagnostics" 2 \
+  "stderr^$T/bad-version.yaml:9:20: error|stdout=" eval -c "$T/bad-version.yaml" --json mta=postfix
+t "eval: missing file" 2 "stderr~$T/nope.yaml|stdout=" eval -c "$T/nope.yaml" mta=postfix
+t "--version" 0 'stdout^^tlspolicy [0-9]+\.[0-9]+' --version
+t "--help" 0 'stdout~usage: |stdout~cert_subject' --help
+t "eval --help" 0 'stdout~usage: ' eval --help
+
+echo "1..$n"
+[ "$nfailed" -eq 0 ]
