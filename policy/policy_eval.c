@@ -1,0 +1,506 @@
+/*
+ * policy_eval.c -- decides one recipient: which connector claims the session (the
+ * first enabled one in file order whose match keys all hold, found through the
+ * indexes so the cost does not grow with the connector count), whether its
+ * requirements hold, and what to do about it, with one reason per failed requirement.
+ * Never: takes a lock, writes to the policy, or allocates anything but the reason
+ * strings; a fact the MTA could not give fails the requirement that needs it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cert_name.h"
+#include "match_addr.h"
+#include "match_domain.h"
+#include "policy_int.h"
+#include "tls_facts.h"
+#include "trust_store.h"
+
+/* Values from the network echoed in reasons are cut here; reasons are for people. */
+#define REASON_VALUE_MAX 96
+#define ADDR_SPANS       129
+
+enum key_index { K_SENDER, K_ADDR, K_NAME, K_RCPT, K_CERT, K_COUNT };
+
+static const unsigned key_bit[K_COUNT] = {
+    POLICY_KEY_SENDER_DOMAIN, POLICY_KEY_CLIENT_ADDR, POLICY_KEY_CLIENT_NAME,
+    POLICY_KEY_RCPT_DOMAIN, POLICY_KEY_CERT_NAME,
+};
+
+static const char *const key_label[K_COUNT] = {
+    "sender domain", "client address", "client name", "recipient domain", "certificate name",
+};
+
+/* The id lists every index returned for this session, one set per match key. */
+struct lookup {
+    struct id_span sender[DOMAIN_MAX_LABELS + 1];
+    struct id_span name[DOMAIN_MAX_LABELS + 1];
+    struct id_span rcpt[DOMAIN_MAX_LABELS + 1];
+    struct id_span cert[DOMAIN_MAX_LABELS + 1];
+    struct id_span addr[ADDR_SPANS];
+    const struct id_span *spans[K_COUNT];
+    size_t n[K_COUNT];
+};
+
+static int
+add_reason(struct policy_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+add_reason(struct policy_result *r, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    int len;
+
+    if (r->nreasons >= POLICY_MAX_REASONS)
+        return 0;
+    va_start(ap, fmt);
+    len = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (len < 0 || (s = malloc((size_t)len + 1)) == NULL)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)len + 1, fmt, ap);
+    va_end(ap);
+    r->reasons[r->nreasons++] = s;
+    return 0;
+}
+
+/* Domain part of a recipient ("<a@b.test>", "a@b.test."), without copying. */
+static bool
+rcpt_domain(const char *rcpt, const char **dom, size_t *len)
+{
+    const char *end, *at = NULL;
+
+    if (rcpt == NULL)
+        return false;
+    end = rcpt + strlen(rcpt);
+    if (end > rcpt && end[-1] == '>')
+        end--;
+    for (const char *p = rcpt; p < end; p++)
+        if (*p == '@')
+            at = p;
+    if (at == NULL || at + 1 >= end)
+        return false;
+    *dom = at + 1;
+    *len = (size_t)(end - *dom);
+    return true;
+}
+
+static size_t
+lookup_domain(const struct domain_table *t, const char *name, size_t len,
+              struct id_span *spans, size_t max)
+{
+    if (t == NULL || name == NULL || len == 0)
+        return 0;
+    return domain_table_lookup(t, name, len, spans, max);
+}
+
+static void
+lookup_all(const struct policy *p, const struct policy_facts *f, const char *rcpt,
+           struct lookup *lk)
+{
+    const size_t dmax = DOMAIN_MAX_LABELS + 1;
+    const char *rdom;
+    size_t rlen;
+
+    lk->n[K_SENDER] = f->sender_domain == NULL ? 0 :
+        lookup_domain(p->by_sender_domain, f->sender_domain, strlen(f->sender_domain), lk->sender, dmax);
+    lk->n[K_NAME] = f->client_name == NULL ? 0 :
+        lookup_domain(p->by_client_name, f->client_name, strlen(f->client_name), lk->name, dmax);
+    lk->n[K_RCPT] = !rcpt_domain(rcpt, &rdom, &rlen) ? 0 :
+        lookup_domain(p->by_rcpt_domain, rdom, rlen, lk->rcpt, dmax);
+    lk->n[K_CERT] = f->subject_cn == NULL ? 0 :
+        lookup_domain(p->by_cert_name, f->subject_cn, strlen(f->subject_cn), lk->cert, dmax);
+    lk->n[K_ADDR] = (!f->client_addr_valid || p->by_client_addr == NULL) ? 0 :
+        addr_table_lookup(p->by_client_addr, f->client_ip, lk->addr, ADDR_SPANS);
+    lk->spans[K_SENDER] = lk->sender;
+    lk->spans[K_NAME] = lk->name;
+    lk->spans[K_RCPT] = lk->rcpt;
+    lk->spans[K_CERT] = lk->cert;
+    lk->spans[K_ADDR] = lk->addr;
+}
+
+static bool
+key_holds(const struct lookup *lk, enum key_index k, uint32_t id)
+{
+    return lk->n[k] > 0 && id_span_contains(lk->spans[k], lk->n[k], id);
+}
+
+/* Does connector id claim the mail? Fully (every key holds), or as the owner of a
+ * restricted sender domain that the session failed to match otherwise. */
+static bool
+claims(const struct policy *p, const struct lookup *lk, uint32_t id, bool *restricted)
+{
+    const struct policy_connector *c = &p->conn[id];
+    bool all = true;
+
+    for (int k = 0; k < K_COUNT; k++)
+        if ((c->keys & key_bit[k]) && !key_holds(lk, (enum key_index)k, id)) {
+            all = false;
+            break;
+        }
+    *restricted = false;
+    if (all)
+        return true;
+    if (c->restrict_sender_domains && key_holds(lk, K_SENDER, id)) {
+        *restricted = true;
+        return true;
+    }
+    return false;
+}
+
+/* The smallest id that claims the mail. Every claimant appears in some index span
+ * (a connector has at least one key, and a claim needs at least one key to hold), and
+ * spans are ascending, so each span is scanned only up to the best id found so far. */
+static uint32_t
+find_connector(const struct policy *p, const struct lookup *lk, bool *restricted)
+{
+    uint32_t best = UINT32_MAX;
+
+    *restricted = false;
+    for (int k = 0; k < K_COUNT; k++)
+        for (size_t s = 0; s < lk->n[k]; s++) {
+            const struct id_span *sp = &lk->spans[k][s];
+
+            for (size_t i = 0; i < sp->n && sp->ids[i] < best; i++) {
+                bool r;
+
+                if (claims(p, lk, sp->ids[i], &r)) {
+                    best = sp->ids[i];
+                    *restricted = r;
+                    break;
+                }
+            }
+        }
+    return best;
+}
+
+static bool
+name_in(const struct policy_names *n, const char *value)
+{
+    for (size_t i = 0; i < n->n; i++)
+        if (strcasecmp(n->v[i], value) == 0)
+            return true;
+    return false;
+}
+
+/* "a, b, c" of a name list, for reasons; bounded so a huge list stays readable. */
+static void
+list_text(const struct policy_names *n, char *buf, size_t size)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < n->n && used < size; i++) {
+        int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", n->v[i]);
+
+        if (w < 0 || (size_t)w >= size - used) {
+            if (size > 4)
+                memcpy(buf + size - 4, "...", 4);
+            return;
+        }
+        used += (size_t)w;
+    }
+}
+
+static const struct trust_roots *
+roots_of_issuer(const struct policy *p, const struct policy_facts *f)
+{
+    const struct trust_roots *r = NULL;
+
+    if (p->trust == NULL)
+        return NULL;
+    if (f->issuer_dn != NULL)
+        r = trust_store_roots_by_dn(p->trust, f->issuer_dn);
+    if (r == NULL && f->issuer_cn != NULL)
+        r = trust_store_roots_by_cn(p->trust, f->issuer_cn);
+    return r;
+}
+
+static bool
+needs_tls(const struct policy_require *q)
+{
+    return q->tls || q->min_version != TLS_VERSION_UNKNOWN || q->min_cipher_bits > 0 ||
+           q->forward_secrecy || q->certificate != POLICY_CERT_ANY ||
+           q->certificate_names.n > 0 || q->issuers.n > 0 || q->root_issuers.n > 0 ||
+           q->organizations.n > 0;
+}
+
+static bool
+needs_cert(const struct policy_require *q)
+{
+    return q->certificate != POLICY_CERT_ANY || q->certificate_names.n > 0 ||
+           q->issuers.n > 0 || q->root_issuers.n > 0 || q->organizations.n > 0;
+}
+
+static int
+check_cipher(const struct policy_require *q, const struct policy_facts *f, struct policy_result *r)
+{
+    const int vmax = REASON_VALUE_MAX;
+
+    if (q->min_version != TLS_VERSION_UNKNOWN) {
+        if (f->version == TLS_VERSION_UNKNOWN) {
+            if (add_reason(r, "TLS version '%.*s' is unknown (required %s or better)", vmax,
+                           f->tls_version ? f->tls_version : "", tls_version_name(q->min_version)) < 0)
+                return -1;
+        } else if (f->version < q->min_version) {
+            if (add_reason(r, "TLS version %s is below the required %s",
+                           tls_version_name(f->version), tls_version_name(q->min_version)) < 0)
+                return -1;
+        }
+    }
+    if (q->min_cipher_bits > 0) {
+        if (f->cipher_bits < 0) {
+            if (add_reason(r, "cipher strength unknown (required %d bits)", q->min_cipher_bits) < 0)
+                return -1;
+        } else if (f->cipher_bits < q->min_cipher_bits) {
+            if (add_reason(r, "cipher strength %d bits is below the required %d",
+                           f->cipher_bits, q->min_cipher_bits) < 0)
+                return -1;
+        }
+    }
+    if (q->forward_secrecy && f->fs != POLICY_TRI_YES) {
+        if (f->cipher == NULL) {
+            if (add_reason(r, "forward secrecy unknown: the MTA passed no cipher") < 0)
+                return -1;
+        } else if (f->fs == POLICY_TRI_UNKNOWN) {
+            if (add_reason(r, "forward secrecy unknown: cipher '%.*s' is not in OpenSSL's table",
+                           vmax, f->cipher) < 0)
+                return -1;
+        } else if (add_reason(r, "cipher %.*s does not provide forward secrecy", vmax, f->cipher) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+check_certificate(const struct policy_require *q, const struct policy_facts *f, struct policy_result *r)
+{
+    bool postfix = f->mta == POLICY_MTA_POSTFIX;
+
+    if (q->certificate == POLICY_CERT_PRESENTED && f->cert_presented != POLICY_TRI_YES) {
+        if (f->cert_presented == POLICY_TRI_UNKNOWN)
+            return add_reason(r, postfix ?
+                "no verified client certificate (Postfix passes no details of an unverified one)" :
+                "client certificate unknown: the MTA passed no {cert_subject}");
+        return add_reason(r, "no client certificate");
+    }
+    if (q->certificate == POLICY_CERT_VERIFIED && f->cert_verified != POLICY_TRI_YES) {
+        if (postfix)
+            return add_reason(r, "no verified client certificate");
+        if (f->cert_verified == POLICY_TRI_UNKNOWN)
+            return add_reason(r, "certificate verification unknown: Sendmail passed no {verify}");
+        if (f->cert_presented != POLICY_TRI_YES)
+            return add_reason(r, "no client certificate");
+        return add_reason(r, "client certificate not verified ({verify}=%.*s)",
+                          REASON_VALUE_MAX, f->verify ? f->verify : "");
+    }
+    return 0;
+}
+
+/* Certificate names are answered only where the MTA passed them. */
+static int
+check_names(const struct policy *p, const struct policy_require *q, const struct policy_facts *f,
+            struct policy_result *r)
+{
+    const int vmax = REASON_VALUE_MAX;
+    bool postfix = f->mta == POLICY_MTA_POSTFIX;
+    char list[256];
+
+    if (q->certificate_names.n > 0) {
+        bool ok = false;
+
+        for (size_t i = 0; f->subject_cn != NULL && i < q->certificate_names.n && !ok; i++)
+            ok = cert_name_match(q->certificate_names.v[i], f->subject_cn);
+        if (!ok) {
+            list_text(&q->certificate_names, list, sizeof(list));
+            if (f->subject_cn == NULL ? add_reason(r, "no certificate name to match %s", list) < 0 :
+                add_reason(r, "certificate name '%.*s' does not match %s", vmax, f->subject_cn, list) < 0)
+                return -1;
+        }
+    }
+    if (q->issuers.n > 0) {
+        bool ok = false, dn_only = true;
+
+        for (size_t i = 0; i < q->issuers.n && !ok; i++) {
+            bool is_dn = q->issuers.is_dn != NULL && q->issuers.is_dn[i];
+            const char *have = is_dn ? f->issuer_dn : f->issuer_cn;
+
+            dn_only &= is_dn;
+            ok = have != NULL && strcasecmp(q->issuers.v[i], have) == 0;
+        }
+        if (!ok) {
+            list_text(&q->issuers, list, sizeof(list));
+            if (postfix && dn_only && f->issuer_cn != NULL) {
+                if (add_reason(r, "issuer DN cannot be checked: Postfix passes only the issuer CN") < 0)
+                    return -1;
+            } else if (f->issuer_cn == NULL && f->issuer_dn == NULL) {
+                if (add_reason(r, "no certificate issuer to match %s", list) < 0)
+                    return -1;
+            } else if (add_reason(r, "issuer '%.*s' is not one of %s", vmax,
+                                  f->issuer_cn ? f->issuer_cn : f->issuer_dn, list) < 0) {
+                return -1;
+            }
+        }
+    }
+    if (q->root_issuers.n > 0) {
+        const struct trust_roots *roots = roots_of_issuer(p, f);
+        const char *iss = f->issuer_cn ? f->issuer_cn : f->issuer_dn;
+        size_t bad = 0;
+
+        if (iss == NULL) {
+            list_text(&q->root_issuers, list, sizeof(list));
+            if (add_reason(r, "no certificate issuer, so no root to match %s", list) < 0)
+                return -1;
+        } else if (roots == NULL || roots->n == 0) {
+            if (add_reason(r, roots == NULL ?
+                           "issuer '%.*s' is not in the trust store, so its root is unknown" :
+                           "issuer '%.*s' chains to no root in the trust store", vmax, iss) < 0)
+                return -1;
+        } else {
+            /* Cross-signed issuers have several candidate roots; the MTA does not say
+             * which chain it built, so every candidate must be allowed. */
+            for (size_t j = 0; j < roots->n; j++) {
+                bool ok = false;
+
+                for (size_t i = 0; i < q->root_issuers.n && !ok; i++) {
+                    bool is_dn = q->root_issuers.is_dn != NULL && q->root_issuers.is_dn[i];
+
+                    ok = strcasecmp(q->root_issuers.v[i], is_dn ? roots->dn[j] : roots->cn[j]) == 0;
+                }
+                bad += !ok;
+            }
+            if (bad > 0) {
+                list_text(&q->root_issuers, list, sizeof(list));
+                if (add_reason(r, roots->n > 1 ?
+                               "issuer '%.*s' chains to roots %s, not all of which are allowed (%s)" :
+                               "issuer '%.*s' chains to root %s, which is not allowed (%s)",
+                               vmax, iss, roots->display, list) < 0)
+                    return -1;
+            }
+        }
+    }
+    if (q->organizations.n > 0 && (f->subject_o == NULL || !name_in(&q->organizations, f->subject_o))) {
+        list_text(&q->organizations, list, sizeof(list));
+        if (f->subject_o != NULL) {
+            if (add_reason(r, "organization '%.*s' is not one of %s", vmax, f->subject_o, list) < 0)
+                return -1;
+        } else if (postfix) {
+            if (add_reason(r, "organization cannot be checked: Postfix passes only the certificate CN") < 0)
+                return -1;
+        } else if (add_reason(r, "certificate has no organization (O) to match %s", list) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+check_require(const struct policy *p, const struct policy_require *q, const struct policy_facts *f,
+              struct policy_result *r)
+{
+    if (!q->any)
+        return 0;
+    /* Without TLS every TLS requirement fails for the same reason: say it once. */
+    if (!f->tls)
+        return needs_tls(q) ? add_reason(r, "the session was not encrypted (TLS required)") : 0;
+    if (check_cipher(q, f, r) < 0)
+        return -1;
+    if (needs_cert(q) && check_certificate(q, f, r) < 0)
+        return -1;
+    return check_names(p, q, f, r);
+}
+
+/* Which of a restricting connector's other keys the session missed. */
+static int
+restricted_reason(const struct policy_connector *c, const struct lookup *lk, uint32_t id,
+                  const struct policy_facts *f, struct policy_result *r)
+{
+    char missed[128] = "";
+    size_t used = 0;
+
+    for (int k = 0; k < K_COUNT; k++)
+        if ((c->keys & key_bit[k]) && !key_holds(lk, (enum key_index)k, id)) {
+            int w = snprintf(missed + used, sizeof(missed) - used, "%s%s",
+                             used ? ", " : "", key_label[k]);
+
+            if (w < 0 || (size_t)w >= sizeof(missed) - used)
+                break;
+            used += (size_t)w;
+        }
+    return add_reason(r, "sender domain %.*s is restricted to connector %s, but the %s did not match",
+                      REASON_VALUE_MAX, f->sender_domain ? f->sender_domain : "", c->name, missed);
+}
+
+int
+policy_eval(const struct policy *p, const struct policy_facts *f, const char *rcpt,
+            struct policy_result *r)
+{
+    const struct policy_require *q;
+    const struct trust_roots *roots;
+    struct lookup lk;
+    enum policy_action on_fail;
+    bool restricted = false;
+    uint32_t id;
+
+    memset(r, 0, sizeof(*r));
+    lookup_all(p, f, rcpt, &lk);
+    id = find_connector(p, &lk, &restricted);
+
+    if (id != UINT32_MAX) {
+        const struct policy_connector *c = &p->conn[id];
+
+        r->connector = c->name;
+        r->mode = c->has_mode ? c->mode : p->settings.mode;
+        r->reply = c->reply;
+        q = &c->require;
+        on_fail = c->on_fail;
+        if (restricted && restricted_reason(c, &lk, id, f, r) < 0)
+            goto fail;
+    } else {
+        r->connector = "default";
+        r->is_default = true;
+        r->mode = p->settings.mode;
+        q = &p->default_require;
+        on_fail = p->default_on_fail;
+    }
+    if (check_require(p, q, f, r) < 0)
+        goto fail;
+    if ((roots = roots_of_issuer(p, f)) != NULL && roots->n > 0)
+        r->root = roots->display;
+
+    if (r->nreasons > 0) {
+        r->verdict = POLICY_VERDICT_FAIL;
+        r->action = on_fail;
+    } else {
+        r->verdict = q->any ? POLICY_VERDICT_PASS : POLICY_VERDICT_NONE;
+        r->action = POLICY_ACTION_ACCEPT;
+    }
+    return 0;
+fail:
+    policy_result_free(r);
+    return -1;
+}
+
+void
+policy_result_free(struct policy_result *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->nreasons; i++)
+        free(r->reasons[i]);
+    memset(r, 0, sizeof(*r));
+}
+
+bool
+policy_result_refuses(const struct policy_result *r)
+{
+    return r->mode == POLICY_MODE_ENFORCE &&
+           (r->action == POLICY_ACTION_REJECT || r->action == POLICY_ACTION_TEMPFAIL);
+}
