@@ -595,7 +595,7 @@ read_list(struct rd *r, const char *what, const char *noun, const char *(*check)
         if (one == RD_FATAL)
             return RD_FATAL;
         if (one == RD_OK && check != NULL && (why = check(s)) != NULL) {
-            err_at(r, vm, "%s: '%s' is not %s (%s)", what, q(r, s), noun, why);
+            err_at(r, vm, "%s: '%s' is not %s (expected %s)", what, q(r, s), noun, why);
             one = RD_BAD;
         }
         if (one == RD_OK && strlist_push(l, s, vm) < 0) {
@@ -611,7 +611,8 @@ read_list(struct rd *r, const char *what, const char *noun, const char *(*check)
             break;
     }
     if (l->n == 0 && rc == RD_OK && !allow_empty) {
-        err_at(r, start, "%s: the list is empty (expected at least one %s)", what, noun);
+        err_at(r, start, "%s: the list is empty (expected at least one entry, each %s)", what,
+               noun);
         rc = RD_BAD;
     }
     return rc;
@@ -847,9 +848,8 @@ read_issuers(struct rd *r, const char *what, struct policy_names *out, bool warn
                 rc = RD_FATAL;
                 goto out;
             }
-            err_at(r, l.mark[i], "%s: '%s' is not a valid DN: %s (expected e.g. "
-                   "\"CN=Test Issuing CA 1,O=Test PKI,C=DE\" or \"/C=DE/O=Test PKI/CN=...\")",
-                   what, q(r, l.v[i]), why ? why : "malformed");
+            err_at(r, l.mark[i], "%s: '%s' is not a valid DN: %s", what, q(r, l.v[i]),
+                   why ? why : "malformed (expected \"CN=name,O=org,C=XX\" or a CN without '=')");
             rc = RD_BAD;
             continue;
         }
@@ -1551,7 +1551,11 @@ read_version(struct rd *r)
         advance(r);
         return RD_OK;
     }
-    err_at(r, e->start_mark, "version: '%s' is not a supported schema version (expected 1)",
+    if (!is_plain(e))
+        err_at(r, e->start_mark, "version: '%s' is quoted (expected the number 1 without quotes)",
+               q(r, sval(e)));
+    else
+        err_at(r, e->start_mark, "version: '%s' is not a supported schema version (expected 1)",
            q(r, sval(e)));
     /* Another version may mean another schema: its other keys would only add noise. */
     r->fatal = true;
@@ -1601,6 +1605,41 @@ read_top(struct rd *r)
         rc = RD_BAD;
     }
     return rc;
+}
+
+/* libyaml's reader (encoding) errors carry a byte offset instead of a mark. */
+static yaml_mark_t
+mark_of_offset(const char *buf, size_t len, size_t off)
+{
+    yaml_mark_t m = { 0, 0, 0 };
+
+    for (size_t i = 0; i < off && i < len; i++) {
+        if (buf[i] == '\n') {
+            m.line++;
+            m.column = 0;
+        } else if (((unsigned char)buf[i] & 0xc0) != 0x80) {
+            m.column++;
+        }
+    }
+    m.index = off;
+    return m;
+}
+
+static void
+syntax_error(struct rd *r, const char *buf, size_t len)
+{
+    const yaml_parser_t *ps = &r->parser;
+    const char *problem = ps->problem ? ps->problem : "malformed";
+
+    if (ps->error == YAML_READER_ERROR) {
+        err_at(r, mark_of_offset(buf, len, ps->problem_offset),
+               "YAML syntax error: %s (the file must be UTF-8 text)", problem);
+    } else if (ps->context != NULL) {
+        err_at(r, ps->problem_mark, "YAML syntax error: %s (%s started at line %u, column %u)",
+               problem, ps->context, ln(ps->context_mark), col(ps->context_mark));
+    } else {
+        err_at(r, ps->problem_mark, "YAML syntax error: %s", problem);
+    }
 }
 
 /* The stream: exactly one document whose root is a mapping. */
@@ -1743,9 +1782,7 @@ policy_load_buffer(const char *name, const char *buf, size_t len, const char *ba
     if (r.fatal && r.parser.error != YAML_NO_ERROR && r.parser.error != YAML_MEMORY_ERROR) {
         /* A syntax error makes everything said before it about this file moot. */
         diags_truncate(diags, first_diag);
-        err_at(&r, r.parser.problem_mark, "YAML syntax error: %s%s%s",
-               r.parser.context ? r.parser.context : "", r.parser.context ? " " : "",
-               r.parser.problem ? r.parser.problem : "malformed");
+        syntax_error(&r, buf, len);
     }
     if (had_errors(&r))
         goto out;
