@@ -1,0 +1,1098 @@
+/*
+ * trust_store.c -- loads CA certificates (a PEM bundle or a directory of PEM
+ * files, plus PEM files of intermediates), works out once which self-signed
+ * root(s) every CA chains up to, and answers "roots of the CA named X" by CN or
+ * canonical DN. Owns the only certificate graph of the policy library.
+ * Never: logs, exits, does network I/O, or looks at validity dates (see below).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/asn1.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "cert_name.h"
+#include "trust_store.h"
+
+/*
+ * Why validity dates are ignored: the MTA verified the peer's chain at handshake
+ * time, against its own clock and trust settings, and tells the milter whether it
+ * did. This module only answers "under which root does the CA that issued the
+ * peer certificate sit", which does not change when a root or intermediate
+ * expires; honouring dates here would make a verdict flip at midnight for
+ * reasons the MTA has already judged.
+ */
+
+#define TS_MAX_FILE   ((off_t)64 * 1024 * 1024)   /* refuse larger PEM files */
+#define TS_MAX_DEPTH  16                           /* issuer steps to a root */
+
+struct ts_cert {
+    X509 *x;
+    unsigned char sha[32];        /* SHA-256 of the DER: identity for dedup */
+    unsigned long name_hash;      /* X509_NAME_hash_ex of the subject */
+    char *cn;                     /* first subject CN, UTF-8; "" when none */
+    char *dn;                     /* cert_dn_canonical of the subject */
+    bool self_signed;
+    bool name_ok;                 /* names free of NUL bytes: indexable */
+    size_t *issuers;              /* indexes of certificates that signed this one */
+    size_t nissuers;
+    size_t *roots;                /* indexes of self-signed CAs reached */
+    size_t nroots;
+};
+
+struct ts_entry {
+    const char *key;              /* borrowed from a ts_cert (cn or dn) */
+    struct trust_roots roots;
+    const char **cn;              /* owned arrays behind roots.cn / roots.dn */
+    const char **dn;
+    char *display;                /* owned; roots.display points here */
+};
+
+struct trust_store {
+    struct ts_cert *certs;
+    size_t n;
+    struct ts_entry *by_cn;
+    size_t n_cn;
+    struct ts_entry *by_dn;
+    size_t n_dn;
+};
+
+/* Gathering buffer used while loading; certificates not yet deduplicated. */
+struct ts_load {
+    X509 **x;
+    size_t n, cap;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void
+ts_errf(char **err, const char *fmt, ...)
+{
+    va_list ap;
+    int len;
+    char *s;
+
+    if (err == NULL)
+        return;
+    free(*err);
+    *err = NULL;
+    va_start(ap, fmt);
+    len = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (len < 0 || (s = malloc((size_t)len + 1)) == NULL)
+        return;
+    va_start(ap, fmt);
+    if (vsnprintf(s, (size_t)len + 1, fmt, ap) != len) {
+        free(s);
+        s = NULL;
+    }
+    va_end(ap);
+    *err = s;
+}
+
+static void
+ts_errno(char **err, const char *what, const char *path, int e)
+{
+    char buf[256];
+    const char *msg = strerror_r(e, buf, sizeof buf);
+
+    ts_errf(err, "%s %s: %s", what, path, msg);
+}
+
+static int
+ts_push(struct ts_load *ld, X509 *x)
+{
+    if (ld->n == ld->cap) {
+        size_t cap = ld->cap ? ld->cap * 2 : 64;
+        X509 **grown = realloc(ld->x, cap * sizeof *grown);
+
+        if (grown == NULL)
+            return -1;
+        ld->x = grown;
+        ld->cap = cap;
+    }
+    ld->x[ld->n++] = x;
+    return 0;
+}
+
+/* Read a whole regular file of at most TS_MAX_FILE bytes. */
+static int
+ts_read_file(const char *path, char **buf, size_t *len, char **err)
+{
+    struct stat st;
+    char *b = NULL;
+    size_t cap, got = 0;
+    int fd, rc = -1;
+
+    *buf = NULL;
+    *len = 0;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        ts_errno(err, "cannot open", path, errno);
+        return -1;
+    }
+    if (fstat(fd, &st) < 0) {
+        ts_errno(err, "cannot stat", path, errno);
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ts_errf(err, "%s: not a regular file (expected a PEM file)", path);
+        goto out;
+    }
+    if (st.st_size > TS_MAX_FILE) {
+        ts_errf(err, "%s: file too large (%lld bytes; at most 64 MiB expected)", path,
+                (long long)st.st_size);
+        goto out;
+    }
+    /* The size may change under us: read until EOF but never past the limit. */
+    cap = (size_t)st.st_size + 1;
+    if ((b = malloc(cap)) == NULL) {
+        ts_errf(err, "%s: out of memory", path);
+        goto out;
+    }
+    for (;;) {
+        ssize_t r;
+
+        if (got == cap) {
+            char *grown;
+
+            if ((off_t)cap > TS_MAX_FILE) {
+                ts_errf(err, "%s: file too large (at most 64 MiB expected)", path);
+                goto out;
+            }
+            if ((grown = realloc(b, cap * 2)) == NULL) {
+                ts_errf(err, "%s: out of memory", path);
+                goto out;
+            }
+            b = grown;
+            cap *= 2;
+        }
+        r = read(fd, b + got, cap - got);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            ts_errno(err, "cannot read", path, errno);
+            goto out;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    if (got > (size_t)TS_MAX_FILE) {
+        ts_errf(err, "%s: file too large (at most 64 MiB expected)", path);
+        goto out;
+    }
+    *buf = b;
+    *len = got;
+    b = NULL;
+    rc = 0;
+out:
+    free(b);
+    close(fd);
+    return rc;
+}
+
+/* Labels OpenSSL itself reads as certificates; "TRUSTED" carries aux data. */
+static const char *const ts_cert_labels[] = {
+    "CERTIFICATE-----", "X509 CERTIFICATE-----", "TRUSTED CERTIFICATE-----",
+};
+#define TS_TRUSTED_LABEL 2
+
+/*
+ * Decode one PEM body (base64 between the BEGIN and END lines). Decoding here
+ * rather than with PEM_read_bio halves the time for a system bundle: no BIO
+ * line reads, no header parsing. Headers (RFC 1421 "Proc-Type:") only occur
+ * on encrypted keys, never on certificates, and are refused.
+ */
+static X509 *
+ts_decode_block(const char *body, size_t len, bool trusted)
+{
+    EVP_ENCODE_CTX *ctx = NULL;
+    unsigned char *der = NULL;
+    const unsigned char *q;
+    X509 *x = NULL;
+    int outl = 0, fin = 0;
+
+    if (len == 0 || len > INT_MAX || memchr(body, ':', len) != NULL)
+        goto out;
+    if ((der = malloc(len)) == NULL || (ctx = EVP_ENCODE_CTX_new()) == NULL)
+        goto out;
+    EVP_DecodeInit(ctx);
+    if (EVP_DecodeUpdate(ctx, der, &outl, (const unsigned char *)body, (int)len) < 0 ||
+        EVP_DecodeFinal(ctx, der + outl, &fin) != 1 || outl + fin <= 0)
+        goto out;
+    q = der;
+    x = trusted ? d2i_X509_AUX(NULL, &q, outl + fin) : d2i_X509(NULL, &q, outl + fin);
+    if (x != NULL && q != der + outl + fin) {     /* trailing bytes: not one cert */
+        X509_free(x);
+        x = NULL;
+    }
+out:
+    EVP_ENCODE_CTX_free(ctx);
+    free(der);
+    ERR_clear_error();
+    return x;
+}
+
+/*
+ * Parse every certificate block of a PEM buffer. Blocks of other types (keys,
+ * CRLs) are skipped; a certificate block that does not decode is an error, so
+ * a damaged bundle is not silently half-loaded. *found counts certificates.
+ */
+static int
+ts_parse_pem(const char *path, const char *buf, size_t len, struct ts_load *ld,
+             size_t *found, char **err)
+{
+    static const char begin[] = "-----BEGIN ";
+    static const char end[] = "-----END ";
+    const char *p = buf, *lim = buf + len;
+    size_t k = 0;
+    int rc = -1;
+
+    *found = 0;
+    while ((size_t)(lim - p) >= sizeof begin - 1) {
+        const char *b = memmem(p, (size_t)(lim - p), begin, sizeof begin - 1);
+        const char *label, *body, *e = NULL;
+        size_t i, li = 0, l = 0;
+        X509 *x = NULL;
+
+        if (b == NULL)
+            break;
+        label = b + sizeof begin - 1;
+        for (i = 0; i < sizeof ts_cert_labels / sizeof ts_cert_labels[0]; i++) {
+            size_t ll = strlen(ts_cert_labels[i]);
+
+            if ((size_t)(lim - label) >= ll && memcmp(label, ts_cert_labels[i], ll) == 0) {
+                li = i;
+                l = ll;
+            }
+        }
+        if (l == 0) {
+            p = label;
+            continue;
+        }
+        k++;
+        body = label + l;
+        e = memmem(body, (size_t)(lim - body), end, sizeof end - 1);
+        /* the END line must name the same label as the BEGIN line */
+        if (e != NULL && (size_t)(lim - e) >= sizeof end - 1 + l &&
+            memcmp(e + sizeof end - 1, ts_cert_labels[li], l) == 0)
+            x = ts_decode_block(body, (size_t)(e - body), li == TS_TRUSTED_LABEL);
+        if (x == NULL) {
+            ts_errf(err, "%s: certificate %zu: could not be parsed "
+                    "(expected PEM -----BEGIN CERTIFICATE-----)", path, k);
+            goto out;
+        }
+        if (ts_push(ld, x) < 0) {
+            X509_free(x);
+            ts_errf(err, "%s: out of memory", path);
+            goto out;
+        }
+        p = e + sizeof end - 1 + l;
+    }
+    rc = 0;
+out:
+    *found = k;
+    return rc;
+}
+
+static int
+ts_load_file(const char *path, struct ts_load *ld, size_t *found, char **err)
+{
+    char *buf = NULL;
+    size_t len;
+    int rc = -1;
+
+    *found = 0;
+    if (ts_read_file(path, &buf, &len, err) < 0)
+        goto out;
+    rc = ts_parse_pem(path, buf, len, ld, found, err);
+out:
+    free(buf);
+    return rc;
+}
+
+struct ts_inode {
+    dev_t dev;
+    ino_t ino;
+};
+
+static int
+ts_strcmp_p(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Every regular file of a directory (symbolic links followed, so OpenSSL hash
+ * links are read too; the duplicates they produce are removed later by hash).
+ * Files are read in name order so errors are reproducible.
+ */
+static int
+ts_load_dir(const char *dir, struct ts_load *ld, size_t *found, char **err)
+{
+    DIR *d = NULL;
+    struct dirent *de;
+    char **names = NULL, *path = NULL;
+    struct ts_inode *seen = NULL;
+    size_t n = 0, cap = 0, i, nseen = 0;
+    int rc = -1;
+
+    *found = 0;
+    if ((d = opendir(dir)) == NULL) {
+        ts_errno(err, "cannot open directory", dir, errno);
+        goto out;
+    }
+    for (;;) {
+        errno = 0;
+        if ((de = readdir(d)) == NULL) {
+            if (errno != 0) {
+                ts_errno(err, "cannot read directory", dir, errno);
+                goto out;
+            }
+            break;
+        }
+        if (de->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            size_t c = cap ? cap * 2 : 64;
+            char **grown = realloc(names, c * sizeof *grown);
+
+            if (grown == NULL)
+                goto nomem;
+            names = grown;
+            cap = c;
+        }
+        if ((names[n] = strdup(de->d_name)) == NULL)
+            goto nomem;
+        n++;
+    }
+    if (n > 1)
+        qsort(names, n, sizeof *names, ts_strcmp_p);
+    for (i = 0; i < n; i++) {
+        struct stat st;
+        size_t plen = strlen(dir) + strlen(names[i]) + 2, f, j;
+        int w;
+
+        free(path);
+        if ((path = malloc(plen)) == NULL)
+            goto nomem;
+        w = snprintf(path, plen, "%s/%s", dir, names[i]);
+        if (w < 0 || (size_t)w >= plen)
+            goto nomem;
+        if (stat(path, &st) < 0) {
+            if (errno == ENOENT)      /* dangling link: not a certificate */
+                continue;
+            ts_errno(err, "cannot stat", path, errno);
+            goto out;
+        }
+        if (!S_ISREG(st.st_mode))
+            continue;
+        /* Hash links and *.pem links name the same file: read it once. */
+        for (j = 0; j < nseen; j++)
+            if (seen[j].dev == st.st_dev && seen[j].ino == st.st_ino)
+                break;
+        if (j < nseen)
+            continue;
+        if (nseen == 0 && (seen = calloc(n, sizeof *seen)) == NULL)
+            goto nomem;
+        seen[nseen].dev = st.st_dev;
+        seen[nseen++].ino = st.st_ino;
+        if (ts_load_file(path, ld, &f, err) < 0)
+            goto out;
+        *found += f;
+    }
+    rc = 0;
+    goto out;
+nomem:
+    ts_errf(err, "%s: out of memory", dir);
+out:
+    if (d != NULL)
+        closedir(d);
+    for (i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(path);
+    free(seen);
+    return rc;
+}
+
+/* ---- names ---- */
+
+static void
+ts_free_dn(struct cert_dn *dn)
+{
+    size_t i;
+
+    for (i = 0; i < dn->n; i++) {
+        free(dn->rdn[i].type);
+        free(dn->rdn[i].value);
+    }
+    free(dn->rdn);
+    dn->rdn = NULL;
+    dn->n = 0;
+}
+
+/* Type name as OpenSSL prints it ("CN", "O"), dotted OID when it has none. */
+static char *
+ts_type_name(const ASN1_OBJECT *obj)
+{
+    const char *sn = NULL;
+    char *s;
+    int nid = OBJ_obj2nid(obj), len;
+
+    if (nid != NID_undef)
+        sn = OBJ_nid2sn(nid);
+    if (sn != NULL)
+        return strdup(sn);
+    len = OBJ_obj2txt(NULL, 0, obj, 1);
+    if (len <= 0)
+        return strdup("UNKNOWN");
+    if ((s = malloc((size_t)len + 1)) == NULL)
+        return NULL;
+    if (OBJ_obj2txt(s, len + 1, obj, 1) != len) {
+        free(s);
+        return strdup("UNKNOWN");
+    }
+    return s;
+}
+
+/*
+ * Subject CN and canonical DN of a certificate. Values are UTF-8; a value with
+ * an embedded NUL cannot be compared as a C string without truncation, so such
+ * a CA is kept in the graph but not indexed by name (*name_ok = false).
+ */
+static int
+ts_names(X509 *x, char **cn, char **dn, bool *name_ok)
+{
+    const X509_NAME *name = X509_get_subject_name(x);
+    struct cert_dn d = { 0, NULL };
+    int i, count = X509_NAME_entry_count(name), rc = -1;
+
+    *cn = NULL;
+    *dn = NULL;
+    *name_ok = true;
+    if (count > 0 && (d.rdn = calloc((size_t)count, sizeof *d.rdn)) == NULL)
+        goto out;
+    for (i = 0; i < count; i++) {
+        const X509_NAME_ENTRY *ne = X509_NAME_get_entry(name, i);
+        const ASN1_OBJECT *obj = X509_NAME_ENTRY_get_object(ne);
+        unsigned char *utf8 = NULL;
+        int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(ne));
+        char *v;
+
+        ERR_clear_error();
+        if (len < 0) {
+            /* Undecodable string type: keep the slot so the DN stays unique. */
+            *name_ok = false;
+            len = 0;
+        } else if (memchr(utf8, '\0', (size_t)len) != NULL) {
+            *name_ok = false;
+        }
+        v = malloc((size_t)len + 1);
+        if (v != NULL) {
+            if (len > 0)
+                memcpy(v, utf8, (size_t)len);
+            v[len] = '\0';
+        }
+        OPENSSL_free(utf8);
+        if (v == NULL)
+            goto out;
+        d.rdn[d.n].value = v;
+        d.rdn[d.n].type = ts_type_name(obj);
+        d.n++;
+        if (d.rdn[d.n - 1].type == NULL)
+            goto out;
+        if (*cn == NULL && OBJ_obj2nid(obj) == NID_commonName && (*cn = strdup(v)) == NULL)
+            goto out;
+    }
+    if (*cn == NULL && (*cn = strdup("")) == NULL)
+        goto out;
+    if ((*dn = cert_dn_canonical(&d)) == NULL)
+        goto out;
+    rc = 0;
+out:
+    ts_free_dn(&d);
+    if (rc < 0) {
+        free(*cn);
+        free(*dn);
+        *cn = *dn = NULL;
+    }
+    return rc;
+}
+
+/* ---- graph ---- */
+
+struct ts_hidx {
+    unsigned long hash;
+    size_t i;
+};
+
+static int
+ts_hidx_cmp(const void *a, const void *b)
+{
+    const struct ts_hidx *x = a, *y = b;
+
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int
+ts_sha_cmp(const void *a, const void *b)
+{
+    const struct ts_cert *x = a, *y = b;
+
+    return memcmp(x->sha, y->sha, sizeof x->sha);
+}
+
+static bool
+ts_signed_by(X509 *issuer, X509 *subject)
+{
+    EVP_PKEY *k;
+    bool ok;
+
+    if (X509_check_issued(issuer, subject) != X509_V_OK)
+        return false;
+    k = X509_get0_pubkey(issuer);
+    ok = k != NULL && X509_verify(subject, k) == 1;
+    ERR_clear_error();
+    return ok;
+}
+
+static bool
+ts_is_ca(X509 *x, bool self_signed)
+{
+    return X509_check_ca(x) > 0 || (self_signed && X509_get_version(x) == X509_VERSION_1);
+}
+
+/* Issuer edges, found through an index by subject name hash. */
+static int
+ts_link(struct trust_store *ts)
+{
+    struct ts_hidx *h = NULL;
+    size_t i;
+    int rc = -1;
+
+    if (ts->n == 0)
+        return 0;
+    if ((h = calloc(ts->n, sizeof *h)) == NULL)
+        goto out;
+    for (i = 0; i < ts->n; i++) {
+        h[i].hash = ts->certs[i].name_hash;
+        h[i].i = i;
+    }
+    qsort(h, ts->n, sizeof *h, ts_hidx_cmp);
+    for (i = 0; i < ts->n; i++) {
+        struct ts_cert *c = &ts->certs[i];
+        int ok = 0;
+        unsigned long ih = X509_NAME_hash_ex(X509_get_issuer_name(c->x), NULL, NULL, &ok);
+        size_t lo = 0, hi = ts->n, j;
+
+        ERR_clear_error();
+        if (c->self_signed || !ok)
+            continue;
+        while (lo < hi) {             /* lower bound of ih */
+            size_t mid = lo + (hi - lo) / 2;
+
+            if (h[mid].hash < ih)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (j = lo; j < ts->n && h[j].hash == ih; j++) {
+            size_t *grown;
+
+            if (h[j].i == i || !ts_signed_by(ts->certs[h[j].i].x, c->x))
+                continue;
+            if ((grown = realloc(c->issuers, (c->nissuers + 1) * sizeof *grown)) == NULL)
+                goto out;
+            c->issuers = grown;
+            c->issuers[c->nissuers++] = h[j].i;
+        }
+    }
+    rc = 0;
+out:
+    free(h);
+    return rc;
+}
+
+static int
+ts_size_cmp(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * roots(c): {c} when self-signed, else every self-signed CA reachable through
+ * issuer edges within TS_MAX_DEPTH steps. A breadth-first walk with a visited
+ * mark stands in for memoised recursion: it needs no partial results when a
+ * cycle (mutual cross-signing) is cut, and each walk only touches ancestors.
+ */
+static int
+ts_roots(struct trust_store *ts)
+{
+    size_t *mark = NULL, *queue = NULL, *depth = NULL, *found = NULL, i;
+    int rc = -1;
+
+    if (ts->n == 0)
+        return 0;
+    mark = calloc(ts->n, sizeof *mark);
+    queue = calloc(ts->n, sizeof *queue);
+    depth = calloc(ts->n, sizeof *depth);
+    found = calloc(ts->n, sizeof *found);
+    if (mark == NULL || queue == NULL || depth == NULL || found == NULL)
+        goto out;
+    for (i = 0; i < ts->n; i++) {
+        size_t head = 0, tail = 0, nfound = 0;
+
+        queue[tail] = i;
+        depth[tail++] = 0;
+        mark[i] = i + 1;
+        while (head < tail) {
+            size_t q = queue[head], d = depth[head++], k;
+            const struct ts_cert *c = &ts->certs[q];
+
+            if (c->self_signed) {
+                found[nfound++] = q;
+                continue;
+            }
+            if (d >= TS_MAX_DEPTH)
+                continue;
+            for (k = 0; k < c->nissuers; k++) {
+                size_t s = c->issuers[k];
+
+                if (mark[s] == i + 1)
+                    continue;
+                mark[s] = i + 1;
+                queue[tail] = s;
+                depth[tail++] = d + 1;
+            }
+        }
+        if (nfound > 0) {
+            struct ts_cert *c = &ts->certs[i];
+
+            if ((c->roots = malloc(nfound * sizeof *c->roots)) == NULL)
+                goto out;
+            memcpy(c->roots, found, nfound * sizeof *found);
+            qsort(c->roots, nfound, sizeof *c->roots, ts_size_cmp);
+            c->nroots = nfound;
+        }
+    }
+    rc = 0;
+out:
+    free(mark);
+    free(queue);
+    free(depth);
+    free(found);
+    return rc;
+}
+
+/* ---- name indexes ---- */
+
+struct ts_pair {
+    const char *key;
+    size_t i;
+};
+
+static int
+ts_pair_cmp(const void *a, const void *b)
+{
+    const struct ts_pair *x = a, *y = b;
+    int c = strcasecmp(x->key, y->key);
+
+    if (c != 0)
+        return c;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Roots in display order: CN, then canonical DN (a root has one of each, and
+ * roots are unique by DER, so ties only remain between equal-named roots). */
+static int
+ts_root_cmp(const void *a, const void *b, void *arg)
+{
+    const struct trust_store *ts = arg;
+    const struct ts_cert *x = &ts->certs[*(const size_t *)a];
+    const struct ts_cert *y = &ts->certs[*(const size_t *)b];
+    int c = strcasecmp(x->cn, y->cn);
+
+    if (c == 0)
+        c = strcmp(x->cn, y->cn);
+    if (c == 0)
+        c = strcasecmp(x->dn, y->dn);
+    if (c == 0)
+        c = strcmp(x->dn, y->dn);
+    if (c == 0)
+        c = memcmp(x->sha, y->sha, sizeof x->sha);
+    return c;
+}
+
+static const char *const ts_no_names[1] = { NULL };
+
+/*
+ * Fill e from the union of the roots of the certificates in pairs[0..np).
+ * mark (n entries, stamped with tag) and out (n entries) are scratch space.
+ */
+static int
+ts_entry_fill(const struct trust_store *ts, struct ts_entry *e, const struct ts_pair *pairs,
+              size_t np, size_t *mark, size_t tag, size_t *out)
+{
+    size_t n = 0, i, j, len = 1, off = 0;
+    int rc = -1;
+
+    e->key = pairs[0].key;
+    for (i = 0; i < np; i++) {
+        const struct ts_cert *c = &ts->certs[pairs[i].i];
+
+        for (j = 0; j < c->nroots; j++) {
+            if (mark[c->roots[j]] == tag)
+                continue;
+            mark[c->roots[j]] = tag;
+            out[n++] = c->roots[j];
+        }
+    }
+    qsort_r(out, n, sizeof *out, ts_root_cmp, (void *)(uintptr_t)ts);
+    e->roots.n = n;
+    e->roots.cn = ts_no_names;
+    e->roots.dn = ts_no_names;
+    if (n > 0) {
+        if ((e->cn = calloc(n, sizeof *e->cn)) == NULL ||
+            (e->dn = calloc(n, sizeof *e->dn)) == NULL)
+            goto out;
+        e->roots.cn = (const char *const *)e->cn;
+        e->roots.dn = (const char *const *)e->dn;
+    }
+    for (i = 0; i < n; i++) {
+        const struct ts_cert *r = &ts->certs[out[i]];
+
+        e->cn[i] = r->cn;
+        e->dn[i] = r->dn;
+        len += strlen(r->cn[0] != '\0' ? r->cn : r->dn) + 2;
+    }
+    if ((e->display = malloc(len)) == NULL)
+        goto out;
+    e->display[0] = '\0';
+    for (i = 0; i < n; i++) {
+        const char *name = e->cn[i][0] != '\0' ? e->cn[i] : e->dn[i];
+        int w = snprintf(e->display + off, len - off, "%s%s", i ? ", " : "", name);
+
+        if (w < 0 || (size_t)w >= len - off)
+            goto out;
+        off += (size_t)w;
+    }
+    e->roots.display = e->display;
+    rc = 0;
+out:
+    return rc;
+}
+
+/* Build one index: key per certificate (cn or dn), grouped case-insensitively. */
+static int
+ts_index(struct trust_store *ts, bool by_cn, struct ts_entry **entries, size_t *nentries)
+{
+    struct ts_pair *pairs = NULL;
+    size_t *mark = NULL, *out = NULL, np = 0, i, j, ne = 0;
+    struct ts_entry *e = NULL;
+    int rc = -1;
+
+    *entries = NULL;
+    *nentries = 0;
+    if (ts->n == 0)
+        return 0;
+    pairs = calloc(ts->n, sizeof *pairs);
+    mark = calloc(ts->n, sizeof *mark);
+    out = calloc(ts->n, sizeof *out);
+    if (pairs == NULL || mark == NULL || out == NULL)
+        goto out;
+    for (i = 0; i < ts->n; i++) {
+        const struct ts_cert *c = &ts->certs[i];
+        const char *key = by_cn ? c->cn : c->dn;
+
+        if (!c->name_ok || key[0] == '\0')
+            continue;
+        pairs[np].key = key;
+        pairs[np++].i = i;
+    }
+    if (np == 0) {
+        rc = 0;
+        goto out;
+    }
+    qsort(pairs, np, sizeof *pairs, ts_pair_cmp);
+    if ((e = calloc(np, sizeof *e)) == NULL)
+        goto out;
+    for (i = 0; i < np; i = j) {
+        for (j = i + 1; j < np && strcasecmp(pairs[i].key, pairs[j].key) == 0; j++)
+            ;
+        ne++;
+        if (ts_entry_fill(ts, &e[ne - 1], pairs + i, j - i, mark, ne, out) < 0)
+            goto out;
+    }
+    *entries = e;
+    *nentries = ne;
+    e = NULL;
+    rc = 0;
+out:
+    if (e != NULL) {
+        for (i = 0; i < ne; i++) {
+            free(e[i].cn);
+            free(e[i].dn);
+            free(e[i].display);
+        }
+        free(e);
+    }
+    free(pairs);
+    free(mark);
+    free(out);
+    return rc;
+}
+
+/* ---- public ---- */
+
+void
+trust_store_free(struct trust_store *ts)
+{
+    size_t i;
+
+    if (ts == NULL)
+        return;
+    for (i = 0; i < ts->n_cn; i++) {
+        free(ts->by_cn[i].cn);
+        free(ts->by_cn[i].dn);
+        free(ts->by_cn[i].display);
+    }
+    for (i = 0; i < ts->n_dn; i++) {
+        free(ts->by_dn[i].cn);
+        free(ts->by_dn[i].dn);
+        free(ts->by_dn[i].display);
+    }
+    free(ts->by_cn);
+    free(ts->by_dn);
+    for (i = 0; i < ts->n; i++) {
+        X509_free(ts->certs[i].x);
+        free(ts->certs[i].cn);
+        free(ts->certs[i].dn);
+        free(ts->certs[i].issuers);
+        free(ts->certs[i].roots);
+    }
+    free(ts->certs);
+    free(ts);
+}
+
+/*
+ * Keep CA certificates only, deduplicated by DER hash (a directory holds each
+ * certificate once per file name and once per hash link). Duplicates go first
+ * so that the costly self-signature check runs once per certificate. Takes
+ * every X509 of ld: each ends up in ts->certs or freed.
+ */
+static int
+ts_collect(struct trust_store *ts, struct ts_load *ld, char **err)
+{
+    size_t i, u = 0;
+    int rc = -1;
+
+    if (ld->n > 0 && (ts->certs = calloc(ld->n, sizeof *ts->certs)) == NULL) {
+        ts_errf(err, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < ld->n; i++) {
+        struct ts_cert *c = &ts->certs[ts->n++];
+        unsigned int mdlen = 0;
+
+        c->x = ld->x[i];
+        ld->x[i] = NULL;
+        if (X509_digest(c->x, EVP_sha256(), c->sha, &mdlen) != 1 || mdlen != sizeof c->sha) {
+            ts_errf(err, "cannot compute SHA-256 of a certificate");
+            goto out;
+        }
+    }
+    if (ts->n > 1)
+        qsort(ts->certs, ts->n, sizeof *ts->certs, ts_sha_cmp);
+    for (i = 0; i < ts->n; i++) {
+        struct ts_cert *c = &ts->certs[i];
+        int ok = 0;
+
+        if (u > 0 && memcmp(ts->certs[u - 1].sha, c->sha, sizeof c->sha) == 0) {
+            X509_free(c->x);
+            c->x = NULL;
+            continue;
+        }
+        c->self_signed = ts_signed_by(c->x, c->x);
+        if (!ts_is_ca(c->x, c->self_signed)) {
+            X509_free(c->x);
+            c->x = NULL;
+            continue;
+        }
+        c->name_hash = X509_NAME_hash_ex(X509_get_subject_name(c->x), NULL, NULL, &ok);
+        ts->certs[u++] = *c;
+    }
+    ts->n = u;
+    for (i = 0; i < ts->n; i++) {
+        struct ts_cert *c = &ts->certs[i];
+
+        if (ts_names(c->x, &c->cn, &c->dn, &c->name_ok) < 0) {
+            ts_errf(err, "out of memory");
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    ERR_clear_error();
+    return rc;
+}
+
+static size_t
+ts_count_ca(const struct ts_load *ld, size_t from)
+{
+    size_t i, n = 0;
+
+    /* The cheap test first: X509_verify only for v1 certificates. */
+    for (i = from; i < ld->n; i++)
+        if (X509_check_ca(ld->x[i]) > 0 ||
+            (X509_get_version(ld->x[i]) == X509_VERSION_1 && ts_signed_by(ld->x[i], ld->x[i])))
+            n++;
+    return n;
+}
+
+struct trust_store *
+trust_store_load(const char *bundle, const char *const *intermediates, size_t n, char **err)
+{
+    struct trust_store *ts = NULL;
+    struct ts_load ld = { NULL, 0, 0 };
+    struct stat st;
+    size_t i, found, before;
+    char *msg = NULL;
+    int rc = -1;
+
+    if (err != NULL)
+        *err = NULL;
+    if (bundle == NULL || (n > 0 && intermediates == NULL)) {
+        ts_errf(&msg, "no CA bundle given (expected a PEM file or a directory)");
+        goto out;
+    }
+    if ((ts = calloc(1, sizeof *ts)) == NULL) {
+        ts_errf(&msg, "%s: out of memory", bundle);
+        goto out;
+    }
+    if (stat(bundle, &st) < 0) {
+        ts_errno(&msg, "cannot open", bundle, errno);
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        if (ts_load_dir(bundle, &ld, &found, &msg) < 0)
+            goto out;
+        if (ts_count_ca(&ld, 0) == 0) {
+            ts_errf(&msg, "%s: no CA certificate found in any file of the directory "
+                    "(%zu certificate(s) read; expected PEM CA certificates)", bundle, found);
+            goto out;
+        }
+    } else {
+        if (ts_load_file(bundle, &ld, &found, &msg) < 0)
+            goto out;
+        if (found == 0) {
+            ts_errf(&msg, "%s: no PEM certificate found", bundle);
+            goto out;
+        }
+        if (ts_count_ca(&ld, 0) == 0) {
+            ts_errf(&msg, "%s: no CA certificate found (%zu certificate(s), none is a CA)",
+                    bundle, found);
+            goto out;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        const char *path = intermediates[i];
+
+        before = ld.n;
+        if (path == NULL) {
+            ts_errf(&msg, "intermediate %zu: no file name given", i + 1);
+            goto out;
+        }
+        if (ts_load_file(path, &ld, &found, &msg) < 0)
+            goto out;
+        if (found == 0) {
+            ts_errf(&msg, "%s: no PEM certificate found", path);
+            goto out;
+        }
+        if (ts_count_ca(&ld, before) == 0) {
+            ts_errf(&msg, "%s: no CA certificate found (%zu certificate(s), none is a CA)",
+                    path, found);
+            goto out;
+        }
+    }
+    if (ts_collect(ts, &ld, &msg) < 0)
+        goto out;
+    if (ts_link(ts) < 0 || ts_roots(ts) < 0 ||
+        ts_index(ts, true, &ts->by_cn, &ts->n_cn) < 0 ||
+        ts_index(ts, false, &ts->by_dn, &ts->n_dn) < 0) {
+        ts_errf(&msg, "%s: out of memory", bundle);
+        goto out;
+    }
+    rc = 0;
+out:
+    for (i = 0; i < ld.n; i++)
+        X509_free(ld.x[i]);
+    free(ld.x);
+    ERR_clear_error();
+    if (rc < 0) {
+        trust_store_free(ts);
+        ts = NULL;
+    }
+    if (err != NULL)
+        *err = msg;
+    else
+        free(msg);
+    return ts;
+}
+
+static const struct trust_roots *
+ts_lookup(const struct ts_entry *e, size_t n, const char *key)
+{
+    size_t lo = 0, hi = n;
+
+    if (key == NULL)
+        return NULL;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcasecmp(key, e[mid].key);
+
+        if (c == 0)
+            return &e[mid].roots;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+const struct trust_roots *
+trust_store_roots_by_cn(const struct trust_store *ts, const char *cn)
+{
+    return ts ? ts_lookup(ts->by_cn, ts->n_cn, cn) : NULL;
+}
+
+const struct trust_roots *
+trust_store_roots_by_dn(const struct trust_store *ts, const char *dn)
+{
+    return ts ? ts_lookup(ts->by_dn, ts->n_dn, dn) : NULL;
+}
+
+size_t
+trust_store_ca_count(const struct trust_store *ts)
+{
+    return ts ? ts->n : 0;
+}
