@@ -318,6 +318,7 @@ text_output(const struct policy_facts *f, const struct eval_input *in,
         (void)snprintf(bits, sizeof(bits), "%d", f->cipher_bits);
     text_kv("  ", "bits", f->cipher_bits >= 0 ? bits : NULL);
     text_kv("  ", "fs", policy_tri_name(f->fs));
+    text_kv("  ", "presented", policy_tri_name(f->cert_presented));
     text_kv("  ", "cert", f->subject_cn);
     if (f->subject_dn != NULL)
         text_kv("  ", "subject_dn", f->subject_dn);
@@ -382,6 +383,7 @@ json_output(const struct policy_facts *f, const struct eval_input *in,
     else
         json_out_null(&j);
     json_out_kv_string(&j, "fs", policy_tri_name(f->fs));
+    json_out_kv_string(&j, "presented", policy_tri_name(f->cert_presented));
     json_out_kv_string(&j, "cert", f->subject_cn);
     json_out_kv_string(&j, "subject_dn", f->subject_dn);
     json_out_kv_string(&j, "organization", f->subject_o);
