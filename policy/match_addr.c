@@ -168,29 +168,41 @@ addr_cidr_check(const char *cidr)
 }
 
 /*
- * A trie node: key[0..plen) is the prefix, bits beyond plen are zero. Nodes
- * without ids are glue where two branches part. Children are pool indexes,
- * 0 meaning none (pool[0] is never used), so the pool can be realloc'd while
- * building without invalidating links. One id is stored inline because most
- * prefixes belong to one connector.
+ * A trie node, 32 bytes so two share a cache line: the top plen bits of key
+ * are the prefix, the rest are zero. Children are pool indexes, 0 meaning
+ * none (pool[0] is never used), so the pool can be realloc'd while building
+ * without invalidating links. Nodes where two branches merely part (glue)
+ * have no id list; the lists live apart because a lookup reads one only for
+ * the few prefixes that contain the address.
  */
+struct addr_key {
+    uint64_t hi, lo;              /* the address as two host-order numbers */
+};
+
 struct addr_node {
-    unsigned char key[16];
-    uint8_t  plen;                /* 0..128 */
-    uint8_t  sorted;
+    struct addr_key key;
     uint32_t child[2];
-    uint32_t n, cap;              /* cap <= 1: the id (if any) is inline */
+    uint8_t  plen;                /* 0..128 */
+    uint32_t list;                /* index into lists, 0 = glue */
+};
+_Static_assert(sizeof(struct addr_node) == 32, "a trie node should stay 32 bytes");
+
+/* One id is stored inline because most prefixes belong to one connector. */
+struct addr_list {
+    uint32_t n, cap;              /* cap == 1: the id is inline */
     union {
         uint32_t one;
         uint32_t *many;
     } ids;
+    bool sorted;                  /* ids strictly ascending so far */
 };
 
 struct addr_table {
     struct addr_node *pool;
     uint32_t npool, cap;          /* pool[0] unused */
+    struct addr_list *lists;
+    uint32_t nlists, lists_cap;   /* lists[0] unused; nlists - 1 prefixes */
     uint32_t root;
-    size_t nprefix;
     bool frozen;
 };
 
@@ -205,74 +217,135 @@ addr_table_free(struct addr_table *t)
 {
     if (t == NULL)
         return;
-    for (uint32_t i = 1; i < t->npool; i++)
-        if (t->pool[i].cap > 1)
-            free(t->pool[i].ids.many);
+    for (uint32_t i = 1; i < t->nlists; i++)
+        if (t->lists[i].cap > 1)
+            free(t->lists[i].ids.many);
+    free(t->lists);
     free(t->pool);
     free(t);
 }
 
-/* Bits in which a and b agree, counting from the top, at most limit. */
-static unsigned
-addr_common(const unsigned char a[16], const unsigned char b[16], unsigned limit)
+/*
+ * Keys as two 64-bit numbers so that comparing a node's prefix is a couple of
+ * word operations instead of a byte loop: a lookup visits up to ~20 nodes.
+ */
+static struct addr_key
+addr_key_of(const unsigned char ip[16])
 {
+    struct addr_key k = { 0, 0 };
+
+    for (unsigned i = 0; i < 8; i++) {
+        k.hi = k.hi << 8 | ip[i];
+        k.lo = k.lo << 8 | ip[8 + i];
+    }
+    return k;
+}
+
+static unsigned
+addr_key_bit(const struct addr_key *k, unsigned i)
+{
+    return (unsigned)(i < 64 ? k->hi >> (63 - i) : k->lo >> (127 - i)) & 1u;
+}
+
+/* Leading zero bits of a non-zero word. */
+static unsigned
+addr_clz64(uint64_t x)
+{
+#if defined(__GNUC__)
+    return (unsigned)__builtin_clzll(x);
+#else
     unsigned n = 0;
 
-    for (unsigned i = 0; i < 16 && n < limit; i++) {
-        unsigned char x = a[i] ^ b[i];
-
-        if (x == 0) {
-            n += 8;
-            continue;
-        }
-        while (!(x & 0x80)) {
-            x <<= 1;
-            n++;
-        }
-        break;
+    while (!(x & (UINT64_C(1) << 63))) {
+        x <<= 1;
+        n++;
     }
+    return n;
+#endif
+}
+
+/* Bits in which a and b agree, counting from the top, at most limit. */
+static unsigned
+addr_common(const struct addr_key *a, const struct addr_key *b, unsigned limit)
+{
+    uint64_t x = a->hi ^ b->hi;
+    unsigned n;
+
+    if (x != 0)
+        n = addr_clz64(x);
+    else if ((x = a->lo ^ b->lo) != 0)
+        n = 64 + addr_clz64(x);
+    else
+        n = 128;
     return n < limit ? n : limit;
+}
+
+/* key with every bit from plen on cleared */
+static struct addr_key
+addr_key_cut(const struct addr_key *k, unsigned plen)
+{
+    struct addr_key r = *k;
+
+    if (plen == 0)
+        r.hi = 0;
+    else if (plen < 64)
+        r.hi &= ~UINT64_C(0) << (64 - plen);
+    if (plen <= 64)
+        r.lo = 0;
+    else if (plen < 128)
+        r.lo &= ~UINT64_C(0) << (128 - plen);
+    return r;
+}
+
+/* Double *v (of *cap elements of size) unless it still has room for n + 1;
+ * slot 0 is reserved, so a fresh array starts with n = 1. */
+static int
+addr_reserve(void **v, uint32_t *cap, uint32_t n, size_t size, uint32_t first)
+{
+    uint32_t c;
+    void *p;
+
+    if (n < *cap)
+        return 0;
+    if (*cap > UINT32_MAX / 2)
+        return -1;
+    c = *cap ? *cap * 2 : first;
+    if ((uint64_t)c * size > SIZE_MAX)
+        return -1;
+    p = realloc(*v, (size_t)c * size);
+    if (p == NULL)
+        return -1;
+    *v = p;
+    *cap = c;
+    return 0;
 }
 
 /* Returns the new node's index, or 0 when out of memory. */
 static uint32_t
-addr_node_new(struct addr_table *t, const unsigned char key[16], unsigned plen)
+addr_node_new(struct addr_table *t, const struct addr_key *key, unsigned plen)
 {
     struct addr_node *nd;
+    void *v = t->pool;
 
-    if (t->npool == t->cap) {
-        uint32_t cap = t->cap ? t->cap * 2 : 256;
-        struct addr_node *p;
-
-        if (t->cap > UINT32_MAX / 2 || (uint64_t)cap * sizeof(*p) > SIZE_MAX)
-            return 0;
-        p = realloc(t->pool, (size_t)cap * sizeof(*p));
-        if (p == NULL)
-            return 0;
-        t->pool = p;
-        t->cap = cap;
-        if (t->npool == 0)
-            t->npool = 1;         /* index 0 is "no node" */
-    }
+    if (t->npool == 0)
+        t->npool = 1;             /* index 0 is "no node" */
+    if (addr_reserve(&v, &t->cap, t->npool, sizeof(*nd), 256) < 0)
+        return 0;
+    t->pool = v;
     nd = &t->pool[t->npool];
     memset(nd, 0, sizeof(*nd));
-    /* Copy only the prefix so that two keys of one prefix compare equal. */
-    for (unsigned i = 0; i < plen; i += 8) {
-        unsigned take = plen - i >= 8 ? 8 : plen - i;
-
-        nd->key[i / 8] = (unsigned char)(key[i / 8] & (0xffu << (8 - take)));
-    }
+    /* Keep only the prefix so that two keys of one prefix compare equal. */
+    nd->key = addr_key_cut(key, plen);
     nd->plen = (uint8_t)plen;
-    nd->sorted = 1;
     return t->npool++;
 }
 
 /*
- * Find or create the node for key/plen. *link is re-derived from (parent, dir)
- * after every allocation because the pool may move.
+ * Find or create the node for key/plen. Links are re-derived from (parent,
+ * dir) after every allocation because the pool may move.
  */
 static uint32_t
-addr_insert(struct addr_table *t, const unsigned char key[16], unsigned plen)
+addr_insert(struct addr_table *t, const struct addr_key *key, unsigned plen)
 {
     uint32_t parent = 0, cur = t->root, made, glue;
     unsigned dir = 0, common;
@@ -285,13 +358,13 @@ addr_insert(struct addr_table *t, const unsigned char key[16], unsigned plen)
                 LINK(parent, dir) = made;
             return made;
         }
-        common = addr_common(key, t->pool[cur].key,
+        common = addr_common(key, &t->pool[cur].key,
                              plen < t->pool[cur].plen ? plen : t->pool[cur].plen);
         if (common == t->pool[cur].plen) {
             if (plen == common)
                 return cur;
             parent = cur;
-            dir = addr_bit(key, common);
+            dir = addr_key_bit(key, common);
             cur = t->pool[cur].child[dir];
             continue;
         }
@@ -300,7 +373,7 @@ addr_insert(struct addr_table *t, const unsigned char key[16], unsigned plen)
             made = addr_node_new(t, key, plen);
             if (made == 0)
                 return 0;
-            t->pool[made].child[addr_bit(t->pool[cur].key, plen)] = cur;
+            t->pool[made].child[addr_key_bit(&t->pool[cur].key, plen)] = cur;
             LINK(parent, dir) = made;
             return made;
         }
@@ -310,8 +383,8 @@ addr_insert(struct addr_table *t, const unsigned char key[16], unsigned plen)
         made = addr_node_new(t, key, plen);
         if (made == 0)
             return 0;             /* glue stays unused in the pool; freed with it */
-        t->pool[glue].child[addr_bit(key, common)] = made;
-        t->pool[glue].child[addr_bit(t->pool[cur].key, common)] = cur;
+        t->pool[glue].child[addr_key_bit(key, common)] = made;
+        t->pool[glue].child[addr_key_bit(&t->pool[cur].key, common)] = cur;
         LINK(parent, dir) = glue;
         return made;
     }
@@ -319,49 +392,47 @@ addr_insert(struct addr_table *t, const unsigned char key[16], unsigned plen)
 }
 
 static uint32_t *
-addr_ids(struct addr_node *nd)
+addr_ids(struct addr_list *l)
 {
-    return nd->cap <= 1 ? &nd->ids.one : nd->ids.many;
+    return l->cap == 1 ? &l->ids.one : l->ids.many;
 }
 
 static int
-addr_push_id(struct addr_node *nd, uint32_t id)
+addr_push_id(struct addr_list *l, uint32_t id)
 {
     int rc = -1;
 
-    if (nd->n > 0) {
-        uint32_t last = addr_ids(nd)[nd->n - 1];
+    if (l->n > 0) {
+        uint32_t last = addr_ids(l)[l->n - 1];
 
         if (last == id) {
-            rc = 0;
+            rc = 0;               /* same connector listing a prefix twice */
             goto out;
         }
         if (id < last)
-            nd->sorted = 0;       /* repaired in freeze */
+            l->sorted = false;    /* repaired in freeze */
     }
-    if (nd->n == 0) {
-        nd->cap = 1;
-    } else if (nd->n == nd->cap) {
+    if (l->n == l->cap) {
         uint32_t *v;
         uint32_t cap;
 
-        if (nd->cap > UINT32_MAX / 2)
+        if (l->cap > UINT32_MAX / 2)
             goto out;
-        cap = nd->cap * 2;
-        if (nd->cap == 1) {
+        cap = l->cap * 2;
+        if (l->cap == 1) {
             v = malloc(cap * sizeof(*v));
             if (v == NULL)
                 goto out;
-            v[0] = nd->ids.one;
+            v[0] = l->ids.one;
         } else {
-            v = realloc(nd->ids.many, cap * sizeof(*v));
+            v = realloc(l->ids.many, cap * sizeof(*v));
             if (v == NULL)
                 goto out;
         }
-        nd->ids.many = v;
-        nd->cap = cap;
+        l->ids.many = v;
+        l->cap = cap;
     }
-    addr_ids(nd)[nd->n++] = id;
+    addr_ids(l)[l->n++] = id;
     rc = 0;
 out:
     return rc;
@@ -371,24 +442,36 @@ int
 addr_table_add(struct addr_table *t, const char *cidr, uint32_t id)
 {
     unsigned char key[16];
+    struct addr_key k;
     unsigned plen;
     uint32_t nd;
-    bool fresh;
     int rc = -1;
 
     if (t == NULL || t->frozen || addr_cidr_parse(cidr, key, &plen) != NULL) {
         errno = EINVAL;
         goto out;
     }
-    nd = addr_insert(t, key, plen);
+    k = addr_key_of(key);
+    nd = addr_insert(t, &k, plen);
     if (nd == 0)
         goto out;
-    fresh = t->pool[nd].n == 0;   /* new, or glue turning into a prefix */
-    if (addr_push_id(&t->pool[nd], id) < 0)
-        goto out;
-    if (fresh)
-        t->nprefix++;
-    rc = 0;
+    if (t->pool[nd].list == 0) {
+        /* a new prefix, or glue that a connector now names */
+        void *v = t->lists;
+        struct addr_list *l;
+
+        if (t->nlists == 0)
+            t->nlists = 1;        /* index 0 is "no list" */
+        if (addr_reserve(&v, &t->lists_cap, t->nlists, sizeof(*l), 64) < 0)
+            goto out;
+        t->lists = v;
+        l = &t->lists[t->nlists];
+        l->n = 0;
+        l->cap = 1;
+        l->sorted = true;
+        t->pool[nd].list = t->nlists++;
+    }
+    rc = addr_push_id(&t->lists[t->pool[nd].list], id);
 out:
     return rc;
 }
@@ -406,39 +489,48 @@ addr_table_freeze(struct addr_table *t)
 {
     if (t == NULL)
         return -1;
-    for (uint32_t i = 1; i < t->npool; i++) {
-        struct addr_node *nd = &t->pool[i];
-        uint32_t *v = addr_ids(nd), n = 0;
+    for (uint32_t i = 1; i < t->nlists; i++) {
+        struct addr_list *l = &t->lists[i];
+        uint32_t *v = addr_ids(l), n = 0;
 
-        if (!nd->sorted) {
-            qsort(v, nd->n, sizeof(*v), addr_cmp_id);
-            for (uint32_t j = 0; j < nd->n; j++)
+        if (!l->sorted) {
+            qsort(v, l->n, sizeof(*v), addr_cmp_id);
+            for (uint32_t j = 0; j < l->n; j++)
                 if (n == 0 || v[n - 1] != v[j])
                     v[n++] = v[j];
-            nd->n = n;
-            nd->sorted = 1;
+            l->n = n;
+            l->sorted = true;
         }
-        if (nd->cap > 1 && nd->n == 1) {
-            uint32_t only = nd->ids.many[0];
+        if (l->cap > 1 && l->n == 1) {
+            uint32_t only = l->ids.many[0];
 
-            free(nd->ids.many);
-            nd->ids.one = only;
-            nd->cap = 1;
-        } else if (nd->cap > 1 && nd->n < nd->cap) {
-            uint32_t *s = realloc(nd->ids.many, nd->n * sizeof(*s));
+            free(l->ids.many);
+            l->ids.one = only;
+            l->cap = 1;
+        } else if (l->cap > 1 && l->n < l->cap) {
+            uint32_t *s = realloc(l->ids.many, l->n * sizeof(*s));
 
             if (s != NULL) {      /* best effort */
-                nd->ids.many = s;
-                nd->cap = nd->n;
+                l->ids.many = s;
+                l->cap = l->n;
             }
         }
     }
+    /* Best effort: give back what doubling over-allocated. */
     if (t->npool > 0 && t->npool < t->cap) {
         struct addr_node *p = realloc(t->pool, (size_t)t->npool * sizeof(*p));
 
         if (p != NULL) {
             t->pool = p;
             t->cap = t->npool;
+        }
+    }
+    if (t->nlists > 0 && t->nlists < t->lists_cap) {
+        struct addr_list *p = realloc(t->lists, (size_t)t->nlists * sizeof(*p));
+
+        if (p != NULL) {
+            t->lists = p;
+            t->lists_cap = t->nlists;
         }
     }
     t->frozen = true;
@@ -453,25 +545,31 @@ size_t
 addr_table_lookup(const struct addr_table *t, const unsigned char ip[16],
                   struct id_span *spans, size_t max)
 {
+    struct addr_key k;
     size_t nspans = 0;
     uint32_t cur;
 
     if (t == NULL || ip == NULL || spans == NULL)
         return 0;
+    k = addr_key_of(ip);
     cur = t->root;
     while (cur != 0 && nspans < max) {
         const struct addr_node *nd = &t->pool[cur];
 
-        if (addr_common(ip, nd->key, nd->plen) < nd->plen)
+        if (addr_common(&k, &nd->key, nd->plen) < nd->plen)
             break;
-        if (nd->n > 0) {
-            spans[nspans].ids = nd->cap <= 1 ? &nd->ids.one : nd->ids.many;
-            spans[nspans].n = nd->n;
-            nspans++;
+        if (nd->list != 0) {
+            const struct addr_list *l = &t->lists[nd->list];
+
+            if (l->n > 0) {
+                spans[nspans].ids = l->cap == 1 ? &l->ids.one : l->ids.many;
+                spans[nspans].n = l->n;
+                nspans++;
+            }
         }
         if (nd->plen == 128)
             break;
-        cur = nd->child[addr_bit(ip, nd->plen)];
+        cur = nd->child[addr_key_bit(&k, nd->plen)];
     }
     return nspans;
 }
@@ -479,5 +577,5 @@ addr_table_lookup(const struct addr_table *t, const unsigned char ip[16],
 size_t
 addr_table_size(const struct addr_table *t)
 {
-    return t == NULL ? 0 : t->nprefix;
+    return t == NULL || t->nlists == 0 ? 0 : t->nlists - 1;
 }

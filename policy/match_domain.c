@@ -21,7 +21,6 @@
  * lists get their own array.
  */
 struct dom_entry {
-    uint32_t hash;                /* full hash, 0 = empty slot (see dom_hash_final) */
     uint32_t key_off;             /* offset of the key in the arena */
     uint16_t key_len;
     uint8_t  wild;                /* 1 for "*.key" */
@@ -33,10 +32,21 @@ struct dom_entry {
     } ids;
 };
 
+/*
+ * The probe array holds only (hash, entry index), 8 bytes a slot, so the
+ * half-empty table that keeps probe runs short costs little and a probe
+ * touches an entry only on a full hash match. Entries are dense.
+ */
+struct dom_slot {
+    uint32_t hash;                /* 0 = empty (see dom_hash_final) */
+    uint32_t entry;
+};
+
 struct domain_table {
-    struct dom_entry *slot;
+    struct dom_slot *slot;
     size_t nslot;                 /* power of two */
-    size_t used;                  /* distinct patterns */
+    struct dom_entry *ent;
+    size_t used, ent_cap;         /* used = distinct patterns */
     char *arena;
     size_t arena_len, arena_cap;
     bool frozen;
@@ -111,8 +121,9 @@ dom_find(const struct domain_table *t, uint32_t h, const char *s, size_t len,
         return NULL;
     mask = t->nslot - 1;
     for (i = h & mask; t->slot[i].hash != 0; i = (i + 1) & mask)
-        if (t->slot[i].hash == h && dom_key_equal(t, &t->slot[i], s, len, wild))
-            return &t->slot[i];
+        if (t->slot[i].hash == h &&
+            dom_key_equal(t, &t->ent[t->slot[i].entry], s, len, wild))
+            return &t->ent[t->slot[i].entry];
     return NULL;
 }
 
@@ -127,9 +138,10 @@ domain_table_free(struct domain_table *t)
 {
     if (t == NULL)
         return;
-    for (size_t i = 0; i < t->nslot; i++)
-        if (t->slot[i].hash != 0 && t->slot[i].cap > 1)
-            free(t->slot[i].ids.many);
+    for (size_t i = 0; i < t->used; i++)
+        if (t->ent[i].cap > 1)
+            free(t->ent[i].ids.many);
+    free(t->ent);
     free(t->slot);
     free(t->arena);
     free(t);
@@ -202,10 +214,10 @@ static int
 dom_grow(struct domain_table *t)
 {
     size_t nslot = t->nslot ? t->nslot * 2 : 64;
-    struct dom_entry *slot;
+    struct dom_slot *slot;
     int rc = -1;
 
-    if (nslot > SIZE_MAX / sizeof(*slot))
+    if (nslot > SIZE_MAX / sizeof(*slot) || nslot > UINT32_MAX)
         goto out;
     slot = calloc(nslot, sizeof(*slot));
     if (slot == NULL)
@@ -329,7 +341,7 @@ domain_table_add(struct domain_table *t, const char *pattern, uint32_t id)
     h = dom_hash(key, len, wild);
     found = dom_find(t, h, key, len, wild);
     if (found != NULL) {
-        e = &t->slot[found - t->slot];
+        e = &t->ent[found - t->ent];
     } else {
         size_t mask, i;
         uint32_t off;
@@ -337,13 +349,26 @@ domain_table_add(struct domain_table *t, const char *pattern, uint32_t id)
         /* Keep the load at most 1/2 so that probe runs stay short. */
         if ((t->used + 1) * 2 > t->nslot && dom_grow(t) < 0)
             goto out;
+        if (t->used == t->ent_cap) {
+            size_t cap = t->ent_cap ? t->ent_cap * 2 : 32;
+            struct dom_entry *v;
+
+            if (cap > SIZE_MAX / sizeof(*v))
+                goto out;
+            v = realloc(t->ent, cap * sizeof(*v));
+            if (v == NULL)
+                goto out;
+            t->ent = v;
+            t->ent_cap = cap;
+        }
         if (dom_arena_put(t, key, len, &off) < 0)
             goto out;
         mask = t->nslot - 1;
         for (i = h & mask; t->slot[i].hash != 0; i = (i + 1) & mask)
             ;
-        e = &t->slot[i];
-        e->hash = h;
+        t->slot[i].hash = h;
+        t->slot[i].entry = (uint32_t)t->used;
+        e = &t->ent[t->used];
         e->key_off = off;
         e->key_len = (uint16_t)len;
         e->wild = (uint8_t)wild;
@@ -370,12 +395,10 @@ domain_table_freeze(struct domain_table *t)
 {
     if (t == NULL)
         return -1;
-    for (size_t i = 0; i < t->nslot; i++) {
-        struct dom_entry *e = &t->slot[i];
+    for (size_t i = 0; i < t->used; i++) {
+        struct dom_entry *e = &t->ent[i];
         uint32_t *v, n = 0;
 
-        if (e->hash == 0)
-            continue;
         v = dom_ids(e);
         if (!e->sorted) {
             qsort(v, e->n, sizeof(*v), dom_cmp_id);
@@ -399,6 +422,23 @@ domain_table_freeze(struct domain_table *t)
                 e->ids.many = s;
                 e->cap = e->n;
             }
+        }
+    }
+    /* Best effort again: give back what doubling over-allocated. */
+    if (t->used > 0 && t->used < t->ent_cap) {
+        struct dom_entry *v = realloc(t->ent, t->used * sizeof(*v));
+
+        if (v != NULL) {
+            t->ent = v;
+            t->ent_cap = t->used;
+        }
+    }
+    if (t->arena_len > 0 && t->arena_len < t->arena_cap) {
+        char *a = realloc(t->arena, t->arena_len);
+
+        if (a != NULL) {
+            t->arena = a;
+            t->arena_cap = t->arena_len;
         }
     }
     t->frozen = true;
