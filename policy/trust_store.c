@@ -287,9 +287,11 @@ ts_parse_pem(const char *path, const char *buf, size_t len, struct ts_load *ld,
         k++;
         body = label + l;
         e = memmem(body, (size_t)(lim - body), end, sizeof end - 1);
-        /* the END line must name the same label as the BEGIN line */
+        /* the END line must name the same label as the BEGIN line, and no other
+         * marker may sit in between (a lost END line would swallow a block) */
         if (e != NULL && (size_t)(lim - e) >= sizeof end - 1 + l &&
-            memcmp(e + sizeof end - 1, ts_cert_labels[li], l) == 0)
+            memcmp(e + sizeof end - 1, ts_cert_labels[li], l) == 0 &&
+            memmem(body, (size_t)(e - body), "-----", 5) == NULL)
             x = ts_decode_block(body, (size_t)(e - body), li == TS_TRUSTED_LABEL);
         if (x == NULL) {
             ts_errf(err, "%s: certificate %zu: could not be parsed "

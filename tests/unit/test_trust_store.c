@@ -384,6 +384,12 @@ static const struct error_case error_cases[] = {
     { "second certificate truncated", "tmp:trunc2.pem", { NULL },
       "%s: certificate 2: could not be parsed (expected PEM -----BEGIN CERTIFICATE-----)",
       "tmp:trunc2.pem" },
+    { "first certificate lost its END line", "tmp:noend1.pem", { NULL },
+      "%s: certificate 1: could not be parsed (expected PEM -----BEGIN CERTIFICATE-----)",
+      "tmp:noend1.pem" },
+    { "END line names another label", "tmp:badend.pem", { NULL },
+      "%s: certificate 1: could not be parsed (expected PEM -----BEGIN CERTIFICATE-----)",
+      "tmp:badend.pem" },
     { "damaged intermediates file", "roots.pem", { "tmp:broken3.pem", NULL },
       "%s: certificate 3: could not be parsed (expected PEM -----BEGIN CERTIFICATE-----)",
       "tmp:broken3.pem" },
@@ -428,6 +434,36 @@ make_error_fixtures(void)
     p = strstr(roots + 30, "-----BEGIN CERTIFICATE-----");
     assert_non_null(p);
     write_file("tmp:trunc2.pem", roots, (size_t)(p - roots) + 200);
+
+    /* both roots, the first without its END line */
+    {
+        char *cut = malloc(len + 1), *q;
+        static const char endl[] = "-----END CERTIFICATE-----\n";
+
+        assert_non_null(cut);
+        memcpy(cut, roots, len + 1);
+        q = strstr(cut, endl);
+        assert_non_null(q);
+        memmove(q, q + sizeof endl - 1, len - (size_t)(q - cut) - (sizeof endl - 1) + 1);
+        write_file("tmp:noend1.pem", cut, strlen(cut));
+        /* one root whose END line says PRIVATE KEY */
+        memcpy(cut, roots, len + 1);
+        q = strstr(cut, "-----END CERTIFICATE-----");
+        assert_non_null(q);
+        write_file("tmp:badend.pem", cut, (size_t)(q - cut));
+        free(cut);
+    }
+    {
+        size_t bl;
+        char *b = read_pki_file("tmp:badend.pem", &bl), *bb = malloc(bl + 40);
+
+        assert_non_null(bb);
+        memcpy(bb, b, bl);
+        memcpy(bb + bl, "-----END PRIVATE KEY-----\n", 26);
+        write_file("tmp:badend.pem", bb, bl + 26);
+        free(b);
+        free(bb);
+    }
 
     /* DER encoding of a root */
     bio = BIO_new_mem_buf(roots, (int)len);
