@@ -363,6 +363,18 @@ t "postfix: weak cipher bits" 1 \
   'verdict=fail|posture.bits=56|reasons.0~56' \
   "${E[@]}" mta=postfix tls_version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 cipher_bits=56 \
   cert_subject=mail.partner-a.test "cert_issuer=Test Issuing CA 1" sender=alice@partner-a.test
+t "postfix: TLS 1.2 AES128 meets the 128-bit minimum" 0 \
+  'verdict=pass|posture.bits=128|posture.fs=yes' \
+  "${E[@]}" mta=postfix tls_version=TLSv1.2 cipher=ECDHE-RSA-AES128-GCM-SHA256 cipher_bits=128 \
+  cert_subject=mail.partner-a.test "cert_issuer=Test Issuing CA 1" sender=alice@partner-a.test
+t "postfix: CN with control bytes arrives empty (present)" 1 \
+  "verdict=fail|posture.cert=|posture.presented=yes|posture.verified=yes|reasons.0~''" \
+  "${E[@]}" mta=postfix "${PF_TLS[@]}" cert_subject= "cert_issuer=Test Issuing CA 1" \
+  sender=alice@partner-a.test
+t "postfix: odd CN passes through as raw UTF-8" 0 \
+  "connector=default|posture.cert=Odd \"Quoted\" Name, Inc. + Partner's Zürich <mx> a/b=c;d|stdout~Partner's Zürich" \
+  "${E[@]}" mta=postfix "${PF_TLS[@]}" "cert_subject=Odd \"Quoted\" Name, Inc. + Partner's Zürich <mx> a/b=c;d" \
+  "cert_issuer=Test Issuing CA 1" sender=x@unknown.test
 t "postfix: organizations cannot be checked (CN only)" 1 \
   'connector=partner-org|verdict=fail|reasons.0~Postfix' \
   "${E[@]}" "${PF_A[@]}" sender=a@org.test
@@ -461,6 +473,10 @@ t "sendmail: other PKI is refused" 1 \
   "${E[@]}" mta=sendmail "${PF_TLS[@]}" verify=OK sender=alice@partner-a.test \
   cert_subject=/C=DE/O=Partner+20B+20GmbH/OU=Mail/CN=mail.partner-b.test \
   cert_issuer=/C=US/O=Other+20PKI/CN=Other+20Issuing+20CA
+t "sendmail: odd DN decoded through xtext and oneline escapes" 0 \
+  "posture.cert=Odd \"Quoted\" Name, Inc. + Partner's Zürich <mx> a/b=c;d|posture.organization=Odd Org, Zürich" \
+  "${E[@]}" mta=sendmail "${PF_TLS[@]}" verify=OK "cert_issuer=$SM_ISS" sender=x@unknown.test \
+  "cert_subject=/C=CH/O=Odd+20Org,+20Z+5CxC3+5CxBCrich/OU=Mail+20+5C+2B+20Relay/CN=Odd+20+22Quoted+22+20Name,+20Inc.+20+5C+2B+20Partner's+20Z+5CxC3+5CxBCrich+20+3Cmx+3E+20a+5C/b=c;d"
 t "auto: verify and DNs are read as Sendmail" 0 \
   'mta=sendmail|verdict=pass|posture.organization=Partner A Ltd' \
   "${E[@]}" "${PF_TLS[@]}" "cert_subject=$SM_SUBJ" "cert_issuer=$SM_ISS" verify=OK sender=alice@partner-a.test
