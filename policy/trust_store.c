@@ -339,9 +339,11 @@ ts_strcmp_p(const void *a, const void *b)
 }
 
 /*
- * Every regular file of a directory (symbolic links followed, so OpenSSL hash
- * links are read too; the duplicates they produce are removed later by hash).
- * Files are read in name order so errors are reproducible.
+ * Every regular file of a directory, symbolic links followed (OpenSSL hash
+ * links and Debian's *.pem links): each file is read once per inode, and the
+ * same certificate in several files is removed later by hash. Files holding
+ * no certificate are skipped; dot files (editor and package-manager leftovers)
+ * are not read. Name order keeps errors reproducible.
  */
 static int
 ts_load_dir(const char *dir, struct ts_load *ld, size_t *found, char **err)
