@@ -66,14 +66,15 @@ put_printable(FILE *fp, const char *s, bool quote_backslash)
     }
 }
 
+/* No program-name prefix: "file:line:column:" at the start of the line is what
+ * editors and CI log parsers jump to. */
 static void
 diag_print(const struct policy_diag *d)
 {
     char *text = policy_diag_format(d);
 
-    fprintf(stderr, "%s: ", progname);
     if (text == NULL) {
-        fputs("out of memory formatting a diagnostic\n", stderr);
+        fprintf(stderr, "%s: out of memory formatting a diagnostic\n", progname);
         return;
     }
     put_printable(stderr, text, false);

@@ -316,16 +316,16 @@ t "check: warnings go to stderr and do not fail" 0 \
 t "check: minimal file" 0 'stdout=OK: 0 connectors|stderr=' check -c "$MIN"
 t "check: --config=FILE form" 0 'stdout=OK: 0 connectors' check "--config=$MIN"
 t "check: bad min_version at file:line:column" 2 \
-  "stderr^^tlspolicy: $T/bad-version.yaml:9:20: error: .*TLSv1\\.4|stdout=" \
+  "stderr^^$T/bad-version.yaml:9:20: error: .*TLSv1\\.4|stdout=" \
   check -c "$T/bad-version.yaml"
 t "check: unknown key points at the key" 2 \
-  "stderr^$T/bad-key.yaml:9:7: error: .*min_versoin" check -c "$T/bad-key.yaml"
+  "stderr^^$T/bad-key.yaml:9:7: error: .*min_versoin" check -c "$T/bad-key.yaml"
 t "check: yes is not a boolean" 2 \
-  "stderr^$T/bad-bool.yaml:9:24: error: .*true or false" check -c "$T/bad-bool.yaml"
+  "stderr^^$T/bad-bool.yaml:9:24: error: .*true or false" check -c "$T/bad-bool.yaml"
 t "check: quoted number is not an integer" 2 \
-  "stderr^$T/bad-bits.yaml:9:24: error" check -c "$T/bad-bits.yaml"
+  "stderr^^$T/bad-bits.yaml:9:24: error" check -c "$T/bad-bits.yaml"
 t "check: YAML syntax error has a position" 2 \
-  "stderr^$T/bad-syntax.yaml:[0-9]+:[0-9]+: error|stdout=" check -c "$T/bad-syntax.yaml"
+  "stderr^^$T/bad-syntax.yaml:[0-9]+:[0-9]+: error|stdout=" check -c "$T/bad-syntax.yaml"
 t "check: unreadable trust store named" 2 \
   "stderr~no-such-trust.pem|stdout=" check -c "$T/bad-trust.yaml"
 t "check: missing file named" 2 \
@@ -549,7 +549,7 @@ t "usage: --json is not a check option" 2 'stderr~--json' check --json -c "$S"
 t "usage: no command" 2 'stderr~usage'
 t "usage: unknown command" 2 'stderr~frobnicate' frobnicate
 t "eval: broken file prints its diagnostics" 2 \
-  "stderr^$T/bad-version.yaml:9:20: error|stdout=" eval -c "$T/bad-version.yaml" --json mta=postfix
+  "stderr^^$T/bad-version.yaml:9:20: error|stdout=" eval -c "$T/bad-version.yaml" --json mta=postfix
 t "eval: missing file" 2 "stderr~$T/nope.yaml|stdout=" eval -c "$T/nope.yaml" mta=postfix
 t "--version" 0 'stdout^^tlspolicy [0-9]+\.[0-9]+' --version
 t "--help" 0 'stdout~usage: |stdout~cert_subject' --help
