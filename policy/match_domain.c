@@ -446,9 +446,12 @@ domain_table_freeze(struct domain_table *t)
 }
 
 /*
- * Reject what cannot be a host name before hashing: anything the patterns
- * could never describe (empty labels, labels over 63 octets, over 253 octets or
- * DOMAIN_MAX_LABELS labels). Returns the length without the trailing dot, or 0.
+ * Reject what cannot be a host name before hashing: empty labels, labels over
+ * 63 octets, over 253 octets or DOMAIN_MAX_LABELS labels, and NUL bytes (a C
+ * string consumer of the same name, e.g. a log line, would see a different
+ * name than the one we matched). Other odd bytes are left alone: no pattern
+ * label can contain them, so they only ever match under a wildcard, which is
+ * what "any subdomain" means. Returns the length without the trailing dot, or 0.
  */
 static size_t
 dom_name_usable(const char *name, size_t len)
@@ -462,6 +465,8 @@ dom_name_usable(const char *name, size_t len)
     if (len == 0 || len > DOMAIN_MAX_LEN)
         return 0;
     for (size_t i = 0; i < len; i++) {
+        if (name[i] == '\0')
+            return 0;
         if (name[i] == '.') {
             if (label == 0 || ++labels > DOMAIN_MAX_LABELS)
                 return 0;

@@ -637,6 +637,73 @@ test_empty_invalid_frozen(void **state)
     assert_int_equal(addr_table_size(NULL), 0);
 }
 
+/* Every MTA spelling of one client gives the same key, so the same spans. */
+static void
+test_mta_spellings_agree(void **state)
+{
+    static const char *const rows[][4] = {
+        { "2001:db8::25", "IPv6:2001:db8::25", "[IPv6:2001:db8::25]", "[2001:db8::25]" },
+        { "192.0.2.25", "[192.0.2.25]", "::ffff:192.0.2.25", "IPv6:::ffff:c000:219" },
+    };
+
+    (void)state;
+    for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+        unsigned char first[16], ip[16];
+
+        parse_ok(rows[r][0], first);
+        for (size_t i = 1; i < 4; i++) {
+            parse_ok(rows[r][i], ip);
+            if (memcmp(ip, first, 16) != 0)
+                fail_msg("\"%s\" and \"%s\": got different keys", rows[r][0], rows[r][i]);
+        }
+    }
+}
+
+/* Each prefix length of each family: the network is valid, the same network
+ * with the first host bit set is not. Generated, so every boundary is hit. */
+static void
+test_cidr_every_length(void **state)
+{
+    (void)state;
+    for (unsigned v6 = 0; v6 <= 1; v6++) {
+        unsigned max = v6 ? 128 : 32;
+
+        for (unsigned len = 0; len <= max; len++) {
+            unsigned char ip[16];
+            char text[64], cidr[80];
+            const char *err;
+
+            /* all ones in the prefix; v4 keys start at bit 96 */
+            memset(ip, 0, sizeof(ip));
+            if (!v6)
+                ip[10] = ip[11] = 0xff;
+            for (unsigned b = 0; b < len; b++) {
+                unsigned bit = (v6 ? 0 : 96) + b;
+
+                ip[bit / 8] |= (unsigned char)(0x80u >> (bit % 8));
+            }
+            addr_format(ip, text, sizeof(text));
+            snprintf(cidr, sizeof(cidr), "%s%s/%u", v6 && strchr(text, ':') == NULL ? "::ffff:" : "",
+                     text, len);
+            err = addr_cidr_check(cidr);
+            if (err != NULL)
+                fail_msg("%s: got \"%s\", want valid", cidr, err);
+            if (len == max)
+                continue;
+            {
+                unsigned bit = (v6 ? 0 : 96) + len;
+
+                ip[bit / 8] |= (unsigned char)(0x80u >> (bit % 8));
+            }
+            addr_format(ip, text, sizeof(text));
+            snprintf(cidr, sizeof(cidr), "%s%s/%u", v6 && strchr(text, ':') == NULL ? "::ffff:" : "",
+                     text, len);
+            if (addr_cidr_check(cidr) == NULL)
+                fail_msg("%s: got valid, want a host-bits error", cidr);
+        }
+    }
+}
+
 /* --- brute force -------------------------------------------------------- */
 
 static uint64_t rng_state;
@@ -832,6 +899,8 @@ main(void)
         cmocka_unit_test(test_host_routes),
         cmocka_unit_test(test_all_lengths_and_small_max),
         cmocka_unit_test(test_empty_invalid_frozen),
+        cmocka_unit_test(test_mta_spellings_agree),
+        cmocka_unit_test(test_cidr_every_length),
         cmocka_unit_test(test_bruteforce_random),
     };
 

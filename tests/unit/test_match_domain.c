@@ -671,6 +671,72 @@ test_empty_and_null(void **state)
     assert_int_equal(domain_table_size(NULL), 0);
 }
 
+/* Underscores and edge hyphens are accepted in patterns, so they must match. */
+static void
+test_unusual_but_valid_labels(void **state)
+{
+    static const char *const pats[] = { "_mta-sts.partner.test", "*.-edge-.test", "xn--bcher-kva.test" };
+    static const uint32_t ids[] = { 1, 2, 3 };
+    static const struct {
+        const char *name;
+        int id;
+    } rows[] = {
+        { "_MTA-STS.partner.test", 1 },
+        { "mta-sts.partner.test", -1 },
+        { "a.-edge-.test", 2 },
+        { "a.edge.test", -1 },
+        { "XN--BCHER-KVA.test", 3 },
+    };
+    struct domain_table *t = build(pats, ids, 3);
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct id_span sp[MAX_SPANS];
+        size_t n = domain_table_lookup(t, rows[i].name, strlen(rows[i].name), sp, MAX_SPANS);
+        int got = n == 1 && sp[0].n == 1 ? (int)sp[0].ids[0] : -1;
+
+        if (n > 1 || got != rows[i].id)
+            fail_msg("%s: got id %d (%zu spans), want %d", rows[i].name, got, n, rows[i].id);
+    }
+    domain_table_free(t);
+}
+
+/* Names come from the network: odd bytes must simply not match. */
+static void
+test_hostile_names(void **state)
+{
+    static const char *const pats[] = { "*.x.test", "x.test" };
+    static const uint32_t ids[] = { 1, 2 };
+    static const struct {
+        const char *name;
+        size_t len;
+        size_t want;
+    } rows[] = {
+#define ROW(lit, want) { lit, sizeof(lit) - 1, want }
+        ROW("a\0.x.test", 0),          /* NUL: a C string reader sees "a" */
+        ROW("www.x.test\0.evil", 0),
+        ROW("x.test\0", 0),            /* NUL as a trailing byte is not a dot */
+        ROW("x\0test", 0),
+        ROW("\xff.x.test", 1),         /* odd, but under x.test */
+        ROW("x.test\xff", 0),
+        ROW("X.TEST\x80", 0),
+        ROW("x.test ", 0),
+        ROW("[192.0.2.1]", 0),
+#undef ROW
+    };
+    struct domain_table *t = build(pats, ids, 2);
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct id_span sp[MAX_SPANS];
+        size_t n = domain_table_lookup(t, rows[i].name, rows[i].len, sp, MAX_SPANS);
+
+        if (n != rows[i].want)
+            fail_msg("row %zu: got %zu spans, want %zu", i, n, rows[i].want);
+    }
+    domain_table_free(t);
+}
+
 /* --- brute force -------------------------------------------------------- */
 
 static uint64_t rng_state;
@@ -831,6 +897,8 @@ main(void)
         cmocka_unit_test(test_small_max),
         cmocka_unit_test(test_deterministic_order),
         cmocka_unit_test(test_empty_and_null),
+        cmocka_unit_test(test_unusual_but_valid_labels),
+        cmocka_unit_test(test_hostile_names),
         cmocka_unit_test(test_bruteforce_random),
     };
 
