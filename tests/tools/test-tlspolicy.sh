@@ -516,6 +516,13 @@ t "control bytes in a reason are escaped in text" 1 \
   "stdout~reason: TLS version 'TLSv9\\x1B[2J' is unknown|stdout!~@py:'\\x1b'" \
   eval -c "$S" mta=postfix $'tls_version=TLSv9\e[2J' client_addr=192.0.2.9 sender=x@unknown.test
 
+t "unknown cipher becomes a note, forward secrecy unknown" 0 \
+  'posture.fs=unknown|posture.cipher=BOGUS-CIPHER|notes#1|notes.0~BOGUS-CIPHER' \
+  "${E[@]}" mta=postfix tls_version=TLSv1.3 cipher=BOGUS-CIPHER sender=x@unknown.test
+t "cipher_bits that is not a number becomes a note" 0 \
+  'posture.bits=null|notes.0~abc' \
+  "${E[@]}" mta=postfix "${PF_TLS[@]:0:2}" cipher_bits=abc sender=x@unknown.test
+
 # ---------------------------------------------------------------- eval: text output
 
 t "text: pass shows one field per line" 0 \
@@ -551,6 +558,17 @@ t "usage: unknown command" 2 'stderr~frobnicate' frobnicate
 t "eval: broken file prints its diagnostics" 2 \
   "stderr^^$T/bad-version.yaml:9:20: error|stdout=" eval -c "$T/bad-version.yaml" --json mta=postfix
 t "eval: missing file" 2 "stderr~$T/nope.yaml|stdout=" eval -c "$T/nope.yaml" mta=postfix
+t "options after the keys" 0 'connector=tagged|action=tag' \
+  eval mta=postfix sender=x@tag.test --json -c "$S"
+t "-- ends the options" 2 "stderr~'--json'" eval -c "$S" -- mta=postfix --json
+t "-cFILE form" 0 'stdout=OK: 0 connectors' check "-c$MIN"
+DEFAULT_CONF=$(sed -n 's/^default FILE: //p' <("$TLSPOLICY" --help))
+if [ -n "$DEFAULT_CONF" ] && [ ! -e "$DEFAULT_CONF" ]; then
+    t "default file is named when missing" 2 "stderr~$DEFAULT_CONF|stderr~milter-tlspolicy/connectors.yaml" check
+else
+    n=$((n + 1))
+    echo "ok $n - default file is named when missing # SKIP ${DEFAULT_CONF:-no default in --help} exists"
+fi
 t "--version" 0 'stdout^^tlspolicy [0-9]+\.[0-9]+' --version
 t "--help" 0 'stdout~usage: |stdout~cert_subject' --help
 t "eval --help" 0 'stdout~usage: ' eval --help
