@@ -225,7 +225,7 @@ json_get() {
             $v = join(",", map { ref $_ ? JSON::PP->new->canonical->encode($_) : $_ } @$v)
                 if ref $v eq "ARRAY";
             $v = JSON::PP->new->canonical->encode($v) if ref $v;
-            print defined $v ? $v : "<absent>"; exit 0;
+            print exists $o->{$field} ? (defined $v ? $v : "null") : "<absent>"; exit 0;
         }
         print "<no line>";' "$1" "${2:-1}"
 }

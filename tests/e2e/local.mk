@@ -16,4 +16,3 @@ clean-local: clean-e2e
 clean-e2e:
 	-rm -rf tests/e2e/sendmail-debs
 
-.PHONY: check-e2e clean-e2e

@@ -13,6 +13,8 @@ command -v postfix >/dev/null || skip_all "postfix not installed (apt-get instal
 e2e_init postfix
 e2e_pki
 
+MTA=postfix
+
 PF=$T/pf
 has_copy() { [ -n "$1" ] && [ -s "$(pf_copy "$PF" "$1" "$2")" ]; }
 copy_wait() { pf_wait_delivery "$PF" "$1" "$2"; }

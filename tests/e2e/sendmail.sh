@@ -17,6 +17,8 @@ SM=$T/sm
 sm_fetch "$SM" >"$T/sm-fetch.why" || skip_all "Sendmail rig unavailable: $(cat "$T/sm-fetch.why")"
 e2e_pki
 
+MTA=sendmail
+
 # queue-only: an accepted message stays in the queue as qfQID (envelope, headers) + dfQID
 has_copy() { [ -n "$1" ] && [ -f "$(sm_qf "$SM" "$1")" ] && sm_rcpts "$(sm_qf "$SM" "$1")" | grep -qixF "$2"; }
 copy_wait() { [ -n "$1" ] && wait_for 5 test -f "$(sm_qf "$SM" "$1")"; }
