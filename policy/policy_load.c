@@ -48,6 +48,7 @@ struct strlist {
 };
 
 struct name_slot {
+    uint64_t hash;                /* kept so growing never re-reads the names */
     uint32_t idx1;                /* connector index + 1; 0 = empty */
     unsigned line;
 };
@@ -1051,6 +1052,7 @@ static long
 name_seen(struct rd *r, uint32_t idx, unsigned line)
 {
     const char *s = r->p->conn[idx].name;
+    uint64_t h = name_hash(s);
     size_t i;
 
     if ((r->names_used + 1) * 2 > r->names_cap) {
@@ -1061,7 +1063,7 @@ name_seen(struct rd *r, uint32_t idx, unsigned line)
         for (i = 0; i < r->names_cap; i++) {
             if (r->names[i].idx1 == 0)
                 continue;
-            size_t j = name_hash(r->p->conn[r->names[i].idx1 - 1].name) & (cap - 1);
+            size_t j = r->names[i].hash & (cap - 1);
             while (nv[j].idx1 != 0)
                 j = (j + 1) & (cap - 1);
             nv[j] = r->names[i];
@@ -1070,10 +1072,10 @@ name_seen(struct rd *r, uint32_t idx, unsigned line)
         r->names = nv;
         r->names_cap = cap;
     }
-    for (i = name_hash(s) & (r->names_cap - 1); r->names[i].idx1 != 0;
-         i = (i + 1) & (r->names_cap - 1))
-        if (strcmp(r->p->conn[r->names[i].idx1 - 1].name, s) == 0)
+    for (i = h & (r->names_cap - 1); r->names[i].idx1 != 0; i = (i + 1) & (r->names_cap - 1))
+        if (r->names[i].hash == h && strcmp(r->p->conn[r->names[i].idx1 - 1].name, s) == 0)
             return r->names[i].line;
+    r->names[i].hash = h;
     r->names[i].idx1 = idx + 1;
     r->names[i].line = line;
     r->names_used++;
@@ -1171,7 +1173,7 @@ read_connector(struct rd *r, size_t *cap)
     bool bad_name = false;
 
     memset(lists, 0, sizeof(lists));
-    rc = enter_map(r, "connectors: entry", &start);
+    rc = enter_map(r, "connector", &start);
     if (rc != RD_OK)
         return rc;
     if ((c = conn_new(r, cap)) == NULL) {
@@ -1441,7 +1443,7 @@ read_settings(struct rd *r)
             }
             break;
         case SK_INTER:
-            one = read_list(r, "intermediates", "PEM file name", check_path, true, &l);
+            one = read_list(r, "intermediates", "a PEM file name", check_path, true, &l);
             if (one == RD_OK && l.n > 0) {
                 p->intermediates = calloc(l.n, sizeof(char *));
                 r->inter_mark = calloc(l.n, sizeof(yaml_mark_t));
