@@ -13,3 +13,11 @@ tests_milter_test_callbacks_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(MILTER_CFLA
 tests_milter_test_callbacks_LDADD = milter/libmilterd.a $(POLICY_LIBS) $(CMOCKA_LIBS) \
 	$(PTHREAD_LIBS)
 endif
+
+# miltertest against the real daemon; the runner skips (TAP SKIP) without it.
+TESTS += tests/milter/run-miltertest.sh
+if HAVE_MILTERTEST
+AM_TESTS_ENVIRONMENT += MILTERTEST='$(MILTERTEST)'; export MILTERTEST;
+endif
+EXTRA_DIST += tests/milter/run-miltertest.sh tests/milter/common.lua \
+	tests/milter/postfix.lua tests/milter/sendmail.lua tests/milter/reload.lua
