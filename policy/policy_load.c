@@ -1778,7 +1778,9 @@ policy_load_buffer(const char *name, const char *buf, size_t len, const char *ba
         goto out;
     }
     parser_ok = true;
-    yaml_parser_set_input_string(&r.parser, (const unsigned char *)buf, len);
+    /* libyaml asserts on a NULL input, even an empty one. */
+    yaml_parser_set_input_string(&r.parser, (const unsigned char *)(buf ? buf : ""),
+                                 buf ? len : 0);
 
     read_stream(&r);
     if (r.fatal && r.parser.error != YAML_NO_ERROR && r.parser.error != YAML_MEMORY_ERROR) {

@@ -306,6 +306,10 @@ static struct bad_case bad_cases[] = {
     { "63-version-quoted.yaml", 1, 10, "version: '1' is quoted" },
     { "64-organizations-empty.yaml", 7, 23, "organizations: '' is not an organization name" },
     { "65-not-utf8.yaml", 3, 14, "YAML syntax error: invalid leading UTF-8 octet" },
+    { "66-bad-dn-issuers.yaml", 7, 38, "issuers: 'CN=Test Issuing CA 1,O' is not a valid DN" },
+    { "67-issuer-control-char.yaml", 7, 17, "'Test\\x09Issuing CA' is not a certificate name" },
+    { "68-intermediate-empty.yaml", 3, 29, "intermediates: '' is not a PEM file name" },
+    { "69-client-name-bare-wildcard.yaml", 4, 28, "client_names: '*' is not a domain pattern" },
 };
 #define NBAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
 
@@ -940,6 +944,24 @@ test_generated(void **state)
     }
     policy_unref(p);
     policy_diags_free(&d);
+
+    /* A name repeated after the name table has grown many times is still caught,
+     * with the line of its first use (each generated connector takes 6 lines). */
+    char *dup = xasprintf("%.*s  - {name: c12345, match: {sender_domains: [x.test]}}\n",
+                          (int)len, buf);
+    policy_diags_init(&d);
+    assert_null(policy_load_buffer("generated.yaml", dup, strlen(dup), pki_dir(), &d));
+    if (d.nerrors != 1)
+        print_diags(&d);
+    assert_int_equal(d.nerrors, 1);
+    char *want = xasprintf("duplicate connector name 'c12345' (first at line %d)", 4 + 12345 * 6);
+    const struct policy_diag *e = first_error(&d);
+    if (e->line != 4 + GEN_N * 6 || strstr(e->message, want) == NULL)
+        fail_msg("got %u:%u: %s, want line %d: %s", e->line, e->column, e->message,
+                 4 + GEN_N * 6, want);
+    policy_diags_free(&d);
+    free(want);
+    free(dup);
     free(buf);
 }
 
