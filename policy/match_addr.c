@@ -352,10 +352,12 @@ static uint32_t
 addr_insert(struct addr_table *t, const struct addr_key *key, unsigned plen)
 {
     uint32_t parent = 0, cur = t->root, made, glue;
-    unsigned dir = 0, common;
+    unsigned dir = 0;
 
 #define LINK(par, d) (*((par) ? &t->pool[(par)].child[(d)] : &t->root))
     for (;;) {
+        unsigned common;
+
         if (cur == 0) {
             made = addr_node_new(t, key, plen);
             if (made != 0)
@@ -420,7 +422,7 @@ addr_push_id(struct addr_list *l, uint32_t id)
         uint32_t *v;
         uint32_t cap;
 
-        if (l->cap > UINT32_MAX / 2)
+        if (l->cap == 0 || l->cap > UINT32_MAX / 2)
             goto out;
         cap = l->cap * 2;
         if (l->cap == 1) {
@@ -488,38 +490,32 @@ addr_cmp_id(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/*
+ * Sort what arrived out of order and drop repeats. Spare room from doubling
+ * is kept: it is at most the list's own size, and most lists are one inline id.
+ */
+static void
+addr_ids_finish(struct addr_list *l)
+{
+    if (!l->sorted) {
+        uint32_t *v = addr_ids(l), n = 0;
+
+        qsort(v, l->n, sizeof(*v), addr_cmp_id);
+        for (uint32_t j = 0; j < l->n; j++)
+            if (n == 0 || v[n - 1] != v[j])
+                v[n++] = v[j];
+        l->n = n;
+        l->sorted = true;
+    }
+}
+
 int
 addr_table_freeze(struct addr_table *t)
 {
     if (t == NULL)
         return -1;
-    for (uint32_t i = 1; i < t->nlists; i++) {
-        struct addr_list *l = &t->lists[i];
-        uint32_t *v = addr_ids(l), n = 0;
-
-        if (!l->sorted) {
-            qsort(v, l->n, sizeof(*v), addr_cmp_id);
-            for (uint32_t j = 0; j < l->n; j++)
-                if (n == 0 || v[n - 1] != v[j])
-                    v[n++] = v[j];
-            l->n = n;
-            l->sorted = true;
-        }
-        if (l->cap > 1 && l->n == 1) {
-            uint32_t only = l->ids.many[0];
-
-            free(l->ids.many);
-            l->ids.one = only;
-            l->cap = 1;
-        } else if (l->cap > 1 && l->n < l->cap) {
-            uint32_t *s = realloc(l->ids.many, l->n * sizeof(*s));
-
-            if (s != NULL) {      /* best effort */
-                l->ids.many = s;
-                l->cap = l->n;
-            }
-        }
-    }
+    for (uint32_t i = 1; i < t->nlists; i++)
+        addr_ids_finish(&t->lists[i]);
     /* Best effort: give back what doubling over-allocated. */
     if (t->npool > 0 && t->npool < t->cap) {
         struct addr_node *p = realloc(t->pool, (size_t)t->npool * sizeof(*p));

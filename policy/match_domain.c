@@ -292,7 +292,7 @@ dom_push_id(struct dom_entry *e, uint32_t id)
         uint32_t *v;
         uint32_t cap;
 
-        if (e->cap > UINT32_MAX / 2)
+        if (e->cap == 0 || e->cap > UINT32_MAX / 2)
             goto out;
         cap = e->cap * 2;
         if (e->cap == 1) {
@@ -390,41 +390,33 @@ dom_cmp_id(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/*
+ * Sort what arrived out of order and drop repeats. Spare room from doubling
+ * is kept: it is at most the list's own size, and most lists are one inline id.
+ */
+static void
+dom_ids_finish(struct dom_entry *e)
+{
+    if (!e->sorted) {
+        uint32_t *v = dom_ids(e), n = 0;
+
+        qsort(v, e->n, sizeof(*v), dom_cmp_id);
+        for (uint32_t j = 0; j < e->n; j++)
+            if (n == 0 || v[n - 1] != v[j])
+                v[n++] = v[j];
+        e->n = n;
+        e->sorted = 1;
+    }
+}
+
 int
 domain_table_freeze(struct domain_table *t)
 {
     if (t == NULL)
         return -1;
-    for (size_t i = 0; i < t->used; i++) {
-        struct dom_entry *e = &t->ent[i];
-        uint32_t *v, n = 0;
-
-        v = dom_ids(e);
-        if (!e->sorted) {
-            qsort(v, e->n, sizeof(*v), dom_cmp_id);
-            for (uint32_t j = 0; j < e->n; j++)
-                if (n == 0 || v[n - 1] != v[j])
-                    v[n++] = v[j];
-            e->n = n;
-            e->sorted = 1;
-        }
-        if (e->cap > 1 && e->n == 1) {
-            uint32_t only = e->ids.many[0];
-
-            free(e->ids.many);
-            e->ids.one = only;
-            e->cap = 1;
-        } else if (e->cap > 1 && e->n < e->cap) {
-            /* Best effort: a failed shrink leaves the larger array in place. */
-            uint32_t *s = realloc(e->ids.many, e->n * sizeof(*s));
-
-            if (s != NULL) {
-                e->ids.many = s;
-                e->cap = e->n;
-            }
-        }
-    }
-    /* Best effort again: give back what doubling over-allocated. */
+    for (size_t i = 0; i < t->used; i++)
+        dom_ids_finish(&t->ent[i]);
+    /* Best effort: give back what doubling over-allocated. */
     if (t->used > 0 && t->used < t->ent_cap) {
         struct dom_entry *v = realloc(t->ent, t->used * sizeof(*v));
 

@@ -788,7 +788,7 @@ test_bruteforce_random(void **state)
     struct addr_table *t = addr_table_new();
     size_t *m = calloc(NPREFIX, sizeof(*m));
     uint32_t *want = calloc(NPREFIX, sizeof(*want));
-    size_t matched = 0, deepest = 0, nm;
+    size_t matched = 0, deepest = 0;
 
     (void)state;
     assert_non_null(p);
@@ -831,14 +831,13 @@ test_bruteforce_random(void **state)
     for (size_t k = 0; k < NPROBE; k++) {
         struct id_span sp[MAX_SPANS];
         unsigned char ip[16];
-        size_t n, s = 0;
+        size_t n, s = 0, nm = 0;
         char text[64];
 
         random_addr(ip, rng() % 4 == 0);
         addr_format(ip, text, sizeof(text));
         n = addr_table_lookup(t, ip, sp, MAX_SPANS);
         /* the matching entries, in add order (so ids ascend within a length) */
-        nm = 0;
         for (size_t i = 0; i < NPREFIX; i++)
             if (prefix_match(p[i].key, ip, p[i].len))
                 m[nm++] = i;

@@ -841,9 +841,13 @@ test_bruteforce_random(void **state)
         char name[80], lname[80];
         size_t n;
 
-        random_name(name, sizeof(name) - 1, 6, NALPHA);
-        if (rng() % 8 == 0)
-            strcat(name, ".");
+        random_name(name, sizeof(name) - 1, 6, NALPHA);   /* room for a dot */
+        if (rng() % 8 == 0) {
+            size_t l = strlen(name);
+
+            name[l] = '.';
+            name[l + 1] = '\0';
+        }
         lower_copy(lname, name, sizeof(lname));
         if (lname[strlen(lname) - 1] == '.')
             lname[strlen(lname) - 1] = '\0';
