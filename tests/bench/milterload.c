@@ -1168,6 +1168,8 @@ int main(int argc, char **argv)
     uint64_t *lat = malloc((tot.nlat ? tot.nlat : 1) * sizeof *lat);
     size_t nl = 0;
     for (unsigned i = 0; lat && i < started; i++) {
+        if (w[i].st.nlat == 0)
+            continue;
         memcpy(lat + nl, w[i].st.lat_ns, w[i].st.nlat * sizeof *lat);
         nl += w[i].st.nlat;
     }

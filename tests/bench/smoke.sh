@@ -55,7 +55,7 @@ wait_socket() {
 	[ -S "$1" ]
 }
 
-echo "1..12"
+echo "1..13"
 PKI=${TLSPOLICY_TEST_PKI:-}
 TRUST=$PKI/trust.pem
 [ -n "$PKI" ] && [ -f "$TRUST" ] || TRUST=/etc/ssl/certs/ca-certificates.crt
@@ -145,7 +145,61 @@ else
 	skip "milterload: protocol error reported" "python3 not installed"
 fi
 
-# 9-12. the real daemon, when it is built
+# 9. a milter that asks for no HELO/DATA, no replies and its own macro list:
+#    milterload must not send what was declined, nor wait for replies that never come
+if command -v python3 >/dev/null 2>&1; then
+	python3 - "$T/nr.sock" "$T/nr.out" <<'EOF' >"$T/nr.err" 2>&1 &
+import socket, struct, sys
+NOHELO, NODATA, NR_CONN, NR_MAIL, NR_RCPT, NR_HDR, NR_EOH, NR_BODY = \
+    0x2, 0x200, 0x1000, 0x4000, 0x8000, 0x80, 0x40000, 0x80000
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1); s.settimeout(10)
+c, _ = s.accept(); c.settimeout(10)
+def rd():
+    h = c.recv(4, socket.MSG_WAITALL)
+    if len(h) < 4:
+        return None
+    n = struct.unpack(">I", h)[0]
+    d = c.recv(n, socket.MSG_WAITALL)
+    return d[:1], d[1:]
+def wr(cmd, data=b""):
+    c.sendall(struct.pack(">I", len(data) + 1) + cmd + data)
+seen, mail_macros = [], None
+while True:
+    p = rd()
+    if p is None:
+        break
+    cmd, data = p
+    seen.append(cmd.decode())
+    if cmd == b"O":
+        prot = NOHELO | NODATA | NR_CONN | NR_MAIL | NR_RCPT | NR_HDR | NR_EOH | NR_BODY
+        wr(b"O", struct.pack(">III", 6, 0x101, prot) + struct.pack(">I", 2) + b"{mail_addr} {tls_version}\0")
+    elif cmd == b"D" and data[:1] == b"M":
+        mail_macros = " ".join(x.decode() for x in data[1:].split(b"\0")[0::2] if x)
+    elif cmd == b"E":
+        wr(b"p"); wr(b"h", b"X-Fake\0 yes\0"); wr(b"c")
+    elif cmd == b"Q":
+        break
+open(sys.argv[2], "w").write("H=%d T=%d mail=%s\n" % (seen.count("H"), seen.count("T"), mail_macros))
+EOF
+	PIDS="$PIDS $!"
+	wait_socket "$T/nr.sock"
+	"$B/milterload" -s "unix:$T/nr.sock" -m 2 -t 10 --timeout 5 --mix tls=1 >"$T/l6.out" 2>&1
+	rc=$?
+	i=0
+	while [ ! -s "$T/nr.out" ] && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
+	got=$(cat "$T/nr.out" 2>/dev/null)
+	if [ $rc = 0 ] && [ "$(field addheader "$T/l6.out")" = 2 ] &&
+		[ "$got" = "H=0 T=0 mail={mail_addr} {tls_version}" ]; then
+		ok "milterload honours NOHELO/NODATA, NR_* and the milter's macro list"
+	else
+		notok "milterload vs negotiated steps: rc=$rc, fake milter saw '$got'" "$T/l6.out"
+	fi
+else
+	skip "milterload honours negotiated steps" "python3 not installed"
+fi
+
+# 10-13. the real daemon, when it is built
 if [ -x "$DAEMON" ] && [ -f "$TRUST" ]; then
 	"$top_srcdir/tests/bench/genpolicy.sh" 100 "$TRUST" "$T/p100.yaml"
 	"$DAEMON" -f -R -c "$T/p100.yaml" -p "unix:$T/d.sock" >"$T/d.log" 2>&1 &
