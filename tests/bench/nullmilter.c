@@ -18,12 +18,13 @@ static sfsistat nm_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                              unsigned long f2, unsigned long f3, unsigned long *pf0,
                              unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-    (void)f1;
     (void)f2;
     (void)f3;
     unsigned long want = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
     *pf0 = f0 & want;
-    *pf1 = 0;                     /* every step, every reply: as much work as the daemon */
+    /* The steps milter-tlspolicy declines (milter/session.c): a baseline that did
+     * more round trips than the daemon would flatter the daemon. */
+    *pf1 = f1 & (SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_HDR_LEADSPC);
     *pf2 = 0;
     *pf3 = 0;
     if (f0 & SMFIF_SETSYMLIST) {
