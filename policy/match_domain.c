@@ -152,7 +152,8 @@ domain_table_free(struct domain_table *t)
  * host names and SRV-style owners); a hyphen at either end of a label is
  * accepted because real-world names carry it and rejecting it would only make
  * a file fail to load. Non-ASCII bytes are refused: the MTA hands us A-labels,
- * so a U-label pattern could never match.
+ * so a U-label pattern could never match. An all-digit last label is refused
+ * too: "192.0.2.1" is an address written under a name key by mistake.
  */
 const char *
 domain_pattern_check(const char *pattern)
@@ -161,6 +162,7 @@ domain_pattern_check(const char *pattern)
         "a domain name (example.com) or a wildcard (*.example.com)";
     const char *p;
     size_t len, label = 0;
+    bool numeric = true;          /* the current label is all digits so far */
 
     if (pattern == NULL)
         return expected;
@@ -190,8 +192,11 @@ domain_pattern_check(const char *pattern)
             if (label == 0)
                 return "a domain name without empty labels (example.com, not example..com)";
             label = 0;
+            numeric = true;
             continue;
         }
+        if (c < '0' || c > '9')
+            numeric = false;
         if (++label > 63)
             return "labels of at most 63 octets";
         if (c >= 0x80)
@@ -207,6 +212,10 @@ domain_pattern_check(const char *pattern)
      * second one would be an empty label caught in the loop. */
     if (label == 0)
         return "a domain name without empty labels (example.com, not example..com)";
+    /* No top-level domain is all digits: this is an address, which would
+     * never match a name and belongs under client_addr. */
+    if (numeric)
+        return "a domain name, not an IP address (example.com)";
     return NULL;
 }
 

@@ -127,6 +127,11 @@ test_pattern_check_table(void **state)
         { "-dash-.example.com", 1 },
         { "xn--bcher-kva.example", 1 },
         { "a1.b2.c3", 1 },
+        { "1.example", 1 },
+        { "123.456.example", 1 },
+        { "192.0.2.1", 0 },            /* an address, not a name */
+        { "*.2.1", 0 },
+        { "example.123", 0 },
         { "", 0 },
         { ".", 0 },
         { "*", 0 },
@@ -205,6 +210,7 @@ test_pattern_check_messages(void **state)
         { "", "example.com" },
         { "example..com", "empty" },
         { ".example.com", "*.example.com" },
+        { "192.0.2.1", "IP address" },
     };
 
     (void)state;
