@@ -255,4 +255,14 @@ run_reload() {
     wait "$bg" 2>/dev/null
     accepted $n $TO fail partner-z tag 'reason="the session was not encrypted'
     logged $n "connector=partner-z verdict=fail action=tag"
+
+    # a broken file is refused with its diagnostics, and the running policy stays
+    n=reload-broken; mark
+    printf 'version: 1\nconnectors:\n  - name: broken\n    on_fail: maybe\n' >"$MILTER_DIR/connectors.yaml"
+    ok "$n: SIGUSR1 acknowledged in the milter log" milter_reload
+    logged $n "reload of .*connectors\.yaml failed, keeping the previous policy" \
+        "connectors\.yaml:[0-9]+:[0-9]+: error: "
+    n=reload-broken-new-session; mark
+    smtp $n --from $from --to $TO
+    refused $n $TO '^550 5\.7\.1 TLS policy partner-z: '
 }
