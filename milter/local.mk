@@ -16,3 +16,4 @@ milter_milter_tlspolicy_SOURCES = milter/main.c
 milter_milter_tlspolicy_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS) $(PTHREAD_CFLAGS)
 milter_milter_tlspolicy_LDADD = milter/libmilterd.a $(POLICY_LIBS) $(MILTER_LIBS) $(PTHREAD_LIBS)
 
+dist_man_MANS += milter/milter-tlspolicy.8
