@@ -750,11 +750,13 @@ static int run_message(struct session *s, unsigned msgno, const char *domain, en
 
     snprintf(addr, sizeof addr, "sender%u@%s", rnd(s->rng) % 1000, domain);
     snprintf(qid, sizeof qid, "4B%04X%05X", (unsigned)(rnd(s->rng) & 0xffff), msgno & 0xfffff);
-    env_set(s, "mail_addr", addr);
-    env_set(s, "mail_host", domain);
-    env_set(s, "mail_mailer", k == K_SENDMAIL ? "esmtp" : "smtp");
+    r |= env_set(s, "mail_addr", addr);
+    r |= env_set(s, "mail_host", domain);
+    r |= env_set(s, "mail_mailer", k == K_SENDMAIL ? "esmtp" : "smtp");
     if (k == K_SENDMAIL)
-        env_set(s, "i", qid);     /* Sendmail has the queue id at MAIL already */
+        r |= env_set(s, "i", qid);    /* Sendmail has the queue id at MAIL already */
+    if (r != 0)
+        goto out;
 
     if (s->milter_done)
         goto done;
@@ -775,10 +777,10 @@ static int run_message(struct session *s, unsigned msgno, const char *domain, en
     for (unsigned i = 0; i < opt.rcpts; i++) {
         char rcpt[64];
         snprintf(rcpt, sizeof rcpt, "user%u@example.test", i);
-        env_set(s, "rcpt_addr", rcpt);
-        env_set(s, "rcpt_host", "example.test");
-        env_set(s, "rcpt_mailer", "smtp");
-        if ((r = send_macros(s, C_RCPT, m_rcpt)) != 0)
+        r |= env_set(s, "rcpt_addr", rcpt);
+        r |= env_set(s, "rcpt_host", "example.test");
+        r |= env_set(s, "rcpt_mailer", "smtp");
+        if (r != 0 || (r = send_macros(s, C_RCPT, m_rcpt)) != 0)
             goto out;
         if (s->protocol & P_NORCPT)
             continue;
@@ -799,8 +801,7 @@ static int run_message(struct session *s, unsigned msgno, const char *domain, en
         oc = v == V_TEMPFAIL ? O_TEMPFAILED : O_REJECTED;
         goto abort_msg;
     }
-    env_set(s, "i", qid);
-    if ((r = send_macros(s, C_DATA, m_i)) != 0)
+    if ((r = env_set(s, "i", qid)) != 0 || (r = send_macros(s, C_DATA, m_i)) != 0)
         goto out;
     if (!(s->protocol & P_NODATA)) {
         if ((r = command(s, C_DATA, NULL, &v)) != 0)
