@@ -89,12 +89,13 @@ stop_pid() {
     return 0
 }
 lines() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
-# A TCP port nobody listens on in this namespace, away from the well-known ranges.
+# A TCP port no socket of this namespace uses, below Linux's ephemeral range (32768+)
+# so that no outgoing connection can take it between the choice and the bind.
 free_port() {
     local p i used
-    used=$(ss -Hltn 2>/dev/null | awk '{print $4}' | sed 's/.*://')
+    used=$(ss -Htan 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
     for ((i = 0; i < 200; i++)); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        p=$((20000 + RANDOM % 12000))
         grep -qx "$p" <<<"$used" || { echo "$p"; return 0; }
     done
     return 1
