@@ -251,7 +251,7 @@ main(int argc, char **argv)
     struct policy *p = NULL;
     struct smfiDesc desc;
     const char *sock_path;
-    char *conn = NULL;
+    char *conn = NULL, *config_abs = NULL;
     sigset_t set;
     bool pidfile_written = false;
     int rc = MAIN_EXIT_FAIL, err;
@@ -272,6 +272,10 @@ main(int argc, char **argv)
     if (o.user != NULL && main_lookup_user(o.user, &ids) != 0)
         return MAIN_EXIT_CONFIG;
 
+    /* daemon() moves to "/": a relative -c must still name the same file on
+     * SIGUSR1. When realpath fails, policy_load reports the problem. */
+    if ((config_abs = realpath(o.config, NULL)) != NULL)
+        o.config = config_abs;
     policy_diags_init(&d);
     p = policy_load(o.config, &d);
     reload_log_diags(&d);
@@ -354,6 +358,7 @@ out:
     if (pidfile_written && unlink(o.pidfile) != 0 && errno != ENOENT)
         syslog(LOG_WARNING, "cannot remove pidfile %s: %m", o.pidfile);
     free(conn);
+    free(config_abs);
     free(ids.name);
     closelog();
     return rc;

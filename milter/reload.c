@@ -132,12 +132,21 @@ reload_main(void *arg)
 int
 reload_start(void)
 {
+    sigset_t all, old;
     int rc;
 
+    /* The thread inherits a mask with every signal blocked: SIGTERM, SIGINT and
+     * SIGHUP belong to libmilter's signal thread, and a thread started before
+     * smfi_main() that let them through would take their default action and
+     * kill the process without a clean stop. */
+    sigfillset(&all);
+    if ((rc = pthread_sigmask(SIG_SETMASK, &all, &old)) != 0)
+        return rc;
     atomic_store(&reload_quit, false);
     rc = pthread_create(&reload_thread, NULL, reload_main, NULL);
     if (rc == 0)
         reload_started = true;
+    (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }
 

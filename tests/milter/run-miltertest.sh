@@ -28,6 +28,7 @@ fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mt-tlspolicy.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
 dpid=
+spid=
 n=0
 
 stop_daemon() {
@@ -44,6 +45,7 @@ stop_daemon() {
 }
 cleanup() {
     stop_daemon
+    if [ -n "$spid" ]; then kill -KILL "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; fi
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -154,6 +156,13 @@ else
     ROOTFLAG=
 fi
 
+# ------------------------------------------------------------ clean stop (start)
+"$DAEMON" -f $ROOTFLAG -c "$T/base.yaml" -p "unix:$T/s.sock" -P "$T/s.pid" 2>>"$T/daemon-s.log" &
+spid=$!
+i=0
+while [ $i -lt 50 ] && [ ! -S "$T/s.sock" ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM "$spid" 2>/dev/null
+
 # ------------------------------------------------------------ the daemon
 : > "$T/daemon.log"
 "$DAEMON" -f $ROOTFLAG -c "$T/connectors.yaml" -p "unix:$T/m.sock" -P "$T/pid" \
@@ -237,4 +246,54 @@ else
 fi
 
 stop_daemon
+
+# ------------------------------------------------------------ -u USER:GROUP
+# As root: a second daemon drops to nobody; the socket must belong to it and
+# no root id may remain. The policy is read before the drop, so it may stay
+# in the root-only temp dir.
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null 2>&1; then
+    nuid=$(id -u nobody); ngid=$(getent group nogroup | cut -d: -f3)
+    "$DAEMON" -f -u nobody:nogroup -c "$T/base.yaml" -p "unix:$T/u.sock" -P "$T/u.pid" \
+        2>>"$T/daemon-u.log" &
+    dpid=$!
+    i=0
+    while [ $i -lt 50 ] && [ ! -S "$T/u.sock" ]; do sleep 0.1; i=$((i + 1)); done
+    owner=$(stat -c %u:%g "$T/u.sock" 2>/dev/null)
+    [ "$owner" = "$nuid:$ngid" ]
+    ok "-u nobody:nogroup: the socket belongs to nobody:nogroup" $? "owner $owner; $(cat "$T/daemon-u.log")"
+    ids=$(awk '/^Uid:|^Gid:/ { print $2, $3, $4, $5 }' "/proc/$dpid/status" 2>/dev/null | tr '\n' ' ')
+    [ "$ids" = "$nuid $nuid $nuid $nuid $ngid $ngid $ngid $ngid " ]
+    ok "-u nobody:nogroup: real, effective and saved ids all dropped" $? "ids: $ids"
+    [ "$(cat "$T/u.pid" 2>/dev/null)" = "$dpid" ]
+    ok "-u: the pidfile was written before dropping privileges" $?
+    cat > "$T/u.lua" <<'LUA'
+dofile(SRCDIR .. "/tests/milter/common.lua")
+local r = session{ cmacros = PF_CONN, host = "mail.partner-a.test", addr = "127.0.0.2",
+                   tls = tls("TLSv1.3", TLS13, "256", PF_A),
+                   mail = "<s@partner-a.test>", mail_macro = "s@partner-a.test",
+                   rcpts = { "r@example.test" } }
+check("-u: the unprivileged daemon still decides (verified partner-a passes)",
+      accepted(r) and has(r.hdr, "pass (connector=partner-a"), describe(r))
+done()
+LUA
+    "$MT" -D "SOCK=$T/u.sock" -D "SRCDIR=$srcdir" -s "$T/u.lua" > "$T/lua.out" 2>&1
+    grep -q "^ok 1 " "$T/lua.out"
+    ok "-u: the unprivileged daemon still decides (verified partner-a passes)" $? "$(cat "$T/lua.out")"
+    stop_daemon
+else
+    for what in "socket owner" "ids dropped" "pidfile" "decides"; do
+        n=$((n + 1)); echo "ok $n - -u nobody:nogroup: $what # SKIP not root or no nobody/nogroup"
+    done
+fi
+
+# ------------------------------------------------------------ clean stop (result)
+# Started (and sent SIGTERM) before the suite; libmilter's listener notices
+# only every ~5 s, so the wait overlaps with the other checks.
+i=0
+while [ $i -lt 80 ] && kill -0 "$spid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+if kill -0 "$spid" 2>/dev/null; then r=1; else wait "$spid"; r=$?; spid=; fi
+ok "SIGTERM stops the daemon cleanly (exit 0)" $r "exit $r; $(cat "$T/daemon-s.log")"
+[ ! -e "$T/s.pid" ]; ok "a clean stop removes the pidfile" $?
+grep -q "stopped" "$T/daemon-s.log"; ok "a clean stop is logged" $? "$(cat "$T/daemon-s.log")"
+
 echo "1..$n"
