@@ -4,6 +4,7 @@
  * lookups (nesting, /0 per family, v4-mapped), and a brute-force cross-check.
  * Never: relies on the trie's shape, only on what lookups return.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -877,6 +878,79 @@ test_bruteforce_random(void **state)
     addr_table_free(t);
 }
 
+/* Lookups after freeze run on many milter threads at once: each thread must
+ * see exactly what a lone lookup sees (and TSan must see no write). */
+#define NTHREADS 4
+#define NTADDRS 64
+
+struct lookup_job {
+    const struct addr_table *t;
+    const unsigned char (*ips)[16];
+    const size_t *want;           /* spans per address from a lone lookup */
+    size_t bad;
+};
+
+static void *
+lookup_worker(void *arg)
+{
+    struct lookup_job *j = arg;
+
+    for (unsigned round = 0; round < 2000; round++)
+        for (size_t i = 0; i < NTADDRS; i++) {
+            struct id_span sp[MAX_SPANS];
+
+            j->bad += addr_table_lookup(j->t, j->ips[i], sp, MAX_SPANS) != j->want[i];
+        }
+    return NULL;
+}
+
+static void
+test_concurrent_lookups(void **state)
+{
+    static unsigned char ips[NTADDRS][16];
+    size_t want[NTADDRS], total = 0;
+    struct addr_table *t = addr_table_new();
+    struct lookup_job jobs[NTHREADS];
+    pthread_t th[NTHREADS];
+
+    (void)state;
+    assert_non_null(t);
+    rng_state = 0x6d696c7465720004ULL;
+    for (uint32_t i = 0; i < 2000; i++) {
+        unsigned char key[16];
+        char text[64], cidr[80];
+        unsigned len = 104 + rng() % 25;   /* IPv4 /8 .. /32 as v4-mapped */
+
+        random_addr(key, 0);
+        if (key[10] != 0xff)
+            len = 32 + rng() % 97;
+        for (unsigned b = len; b < 128; b++)
+            key[b / 8] &= (unsigned char)~(0x80u >> (b % 8));
+        addr_format(key, text, sizeof(text));
+        snprintf(cidr, sizeof(cidr), "%s%s/%u", strchr(text, ':') ? "" : "::ffff:", text, len);
+        assert_int_equal(addr_table_add(t, cidr, i), 0);
+    }
+    assert_int_equal(addr_table_freeze(t), 0);
+    for (size_t i = 0; i < NTADDRS; i++) {
+        struct id_span sp[MAX_SPANS];
+
+        random_addr(ips[i], rng() % 4 == 0);
+        want[i] = addr_table_lookup(t, ips[i], sp, MAX_SPANS);
+        total += want[i];
+    }
+    assert_true(total > 0);
+    for (size_t k = 0; k < NTHREADS; k++) {
+        jobs[k] = (struct lookup_job){ t, (const unsigned char (*)[16])ips, want, 0 };
+        assert_int_equal(pthread_create(&th[k], NULL, lookup_worker, &jobs[k]), 0);
+    }
+    for (size_t k = 0; k < NTHREADS; k++) {
+        assert_int_equal(pthread_join(th[k], NULL), 0);
+        if (jobs[k].bad != 0)
+            fail_msg("thread %zu: got %zu lookups differing from a lone lookup", k, jobs[k].bad);
+    }
+    addr_table_free(t);
+}
+
 int
 main(void)
 {
@@ -901,6 +975,7 @@ main(void)
         cmocka_unit_test(test_mta_spellings_agree),
         cmocka_unit_test(test_cidr_every_length),
         cmocka_unit_test(test_bruteforce_random),
+        cmocka_unit_test(test_concurrent_lookups),
     };
 
     return cmocka_run_group_tests_name("match_addr", tests, NULL, NULL);

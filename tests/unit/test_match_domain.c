@@ -4,6 +4,7 @@
  * and trailing dots, id lists, unusable names, and a brute-force cross-check.
  * Never: depends on the order of spans beyond it being repeatable.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -182,7 +183,7 @@ test_pattern_check_lengths(void **state)
     assert_null(domain_pattern_check(label63));
     assert_non_null(domain_pattern_check(label64));
 
-    /* 4 * 63 + 3 dots = 255 > 253; 3 labels of 63 + "x" style stay within */
+    /* four 63-octet labels and 3 dots: 255 octets, over 253 */
     s = repeat_labels(label63, 3, label63);
     assert_non_null(domain_pattern_check(s));
     free(s);
@@ -884,6 +885,73 @@ test_bruteforce_random(void **state)
     domain_table_free(t);
 }
 
+/* Lookups after freeze run on many milter threads at once: each thread must
+ * see exactly what a lone lookup sees (and TSan must see no write). */
+#define NTHREADS 4
+#define NTNAMES 64
+
+struct lookup_job {
+    const struct domain_table *t;
+    const char (*names)[80];
+    const size_t *want;           /* spans per name from a lone lookup */
+    size_t bad;
+};
+
+static void *
+lookup_worker(void *arg)
+{
+    struct lookup_job *j = arg;
+
+    for (unsigned round = 0; round < 2000; round++)
+        for (size_t i = 0; i < NTNAMES; i++) {
+            struct id_span sp[MAX_SPANS];
+            size_t n = domain_table_lookup(j->t, j->names[i], strlen(j->names[i]), sp, MAX_SPANS);
+
+            j->bad += n != j->want[i];
+        }
+    return NULL;
+}
+
+static void
+test_concurrent_lookups(void **state)
+{
+    static char names[NTNAMES][80];
+    size_t want[NTNAMES], total = 0;
+    struct domain_table *t = domain_table_new();
+    struct lookup_job jobs[NTHREADS];
+    pthread_t th[NTHREADS];
+
+    (void)state;
+    assert_non_null(t);
+    rng_state = 0x6d696c7465720003ULL;
+    for (uint32_t i = 0; i < 2000; i++) {
+        char pat[64], name[56];
+
+        random_name(name, sizeof(name), 3, NPATALPHA);
+        snprintf(pat, sizeof(pat), "%s%s", rng() % 2 ? "*." : "", name);
+        assert_int_equal(domain_table_add(t, pat, i), 0);
+    }
+    assert_int_equal(domain_table_freeze(t), 0);
+    for (size_t i = 0; i < NTNAMES; i++) {
+        struct id_span sp[MAX_SPANS];
+
+        random_name(names[i], sizeof(names[i]), 5, NALPHA);
+        want[i] = domain_table_lookup(t, names[i], strlen(names[i]), sp, MAX_SPANS);
+        total += want[i];
+    }
+    assert_true(total > 0);
+    for (size_t k = 0; k < NTHREADS; k++) {
+        jobs[k] = (struct lookup_job){ t, (const char (*)[80])names, want, 0 };
+        assert_int_equal(pthread_create(&th[k], NULL, lookup_worker, &jobs[k]), 0);
+    }
+    for (size_t k = 0; k < NTHREADS; k++) {
+        assert_int_equal(pthread_join(th[k], NULL), 0);
+        if (jobs[k].bad != 0)
+            fail_msg("thread %zu: got %zu lookups differing from a lone lookup", k, jobs[k].bad);
+    }
+    domain_table_free(t);
+}
+
 int
 main(void)
 {
@@ -910,6 +978,7 @@ main(void)
         cmocka_unit_test(test_unusual_but_valid_labels),
         cmocka_unit_test(test_hostile_names),
         cmocka_unit_test(test_bruteforce_random),
+        cmocka_unit_test(test_concurrent_lookups),
     };
 
     return cmocka_run_group_tests_name("match_domain", tests, NULL, NULL);
