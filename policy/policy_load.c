@@ -1845,7 +1845,8 @@ policy_load(const char *path, struct policy_diags *diags)
     size_t have = 0, size;
     int fd = -1;
 
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+    /* O_NONBLOCK: a FIFO given by mistake must fail the S_ISREG test, not hang. */
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 || fstat(fd, &st) < 0) {
         policy_diags_add(diags, POLICY_SEV_ERROR, path, 0, 0, "cannot open the connectors file: %s",
                          strerror_r(errno, eb, sizeof(eb)));
         goto out;
