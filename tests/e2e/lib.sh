@@ -369,6 +369,12 @@ postlog    unix-dgram n - n - 1 postlogd
 sink       unix  - n n -     - pipe
   user=nobody argv=/usr/bin/tee $dir/sink/\${queue_id}.\${recipient}
 EOF
+    # PF_SMTPS_PORT: also an implicit-TLS (465-style) listener, where the TLS macros exist
+    # from the connect stage on and there is only one HELO
+    if [ -n "${PF_SMTPS_PORT:-}" ]; then
+        printf '127.0.0.1:%s inet n - n - - smtpd\n  -o smtpd_tls_wrappermode=yes\n' \
+            "$PF_SMTPS_PORT" >>"$etc/master.cf"
+    fi
     touch -d '-10 seconds' "$etc/main.cf" "$etc/master.cf"
     E2E_PF_DIRS+=("$dir")
     # "postfix check" creates the queue directories with their owners; quick-start then
@@ -379,6 +385,9 @@ EOF
         { diag_file "$dir/log/start.log"; diag_file "$dir/log/maillog"; return 1; }
     # master -w returns once it listens; confirm without connecting
     wait_for 5 listening "$port" || { diag "postfix is not listening on $port"; return 1; }
+    if [ -n "${PF_SMTPS_PORT:-}" ]; then
+        wait_for 5 listening "$PF_SMTPS_PORT" || { diag "postfix is not listening on $PF_SMTPS_PORT"; return 1; }
+    fi
 }
 pf_stop() {
     local dir=$1 pidf=$1/spool/pid/master.pid pid
@@ -486,6 +495,9 @@ define(\`confCACERT_PATH', \`$dir/tls/certs')dnl
 define(\`confCACERT', \`$dir/tls/roots+ints.pem')dnl
 define(\`confSERVER_CERT', \`$dir/tls/server.chain.pem')dnl
 define(\`confSERVER_KEY', \`$dir/tls/server.key')dnl
+dnl like Debian's Postfix, accept the TLS 1.0 clients a real MTA meets, so that the
+dnl milter's own min_version rule is what refuses them
+define(\`confCIPHER_LIST', \`DEFAULT:@SECLEVEL=0')dnl
 INPUT_MAIL_FILTER(\`tlspolicy', \`S=unix:$milter, F=T, T=C:10s;S:20s;R:20s;E:1m')dnl
 DAEMON_OPTIONS(\`Port=$port, Addr=127.0.0.1, Name=MTA-e2e')dnl
 FEATURE(\`nocanonify')dnl

@@ -168,6 +168,18 @@ run_matrix() {
     refused $n $TO '^550 5\.7\.1 TLS policy partner-a: .*forward secrecy'
     logged $n "refused rcpt=<$TO> connector=partner-a .*AES256-GCM-SHA384.*forward secrecy"
 
+    # Debian's Postfix accepts TLS 1.0 from a client that offers it (FACTS: smtpd does not
+    # apply the system's TLS 1.2 floor); the client needs a lowered OpenSSL level for it
+    n=tls10-partner-a; mark
+    # shellcheck disable=SC2046
+    OPENSSL_CONF=$P/legacy-openssl.cnf smtp $n --from $PA --to $TO --tls $(cert_chain partner-a) \
+        --tls-protocol tlsv1
+    if grep -q '^=== TLS started with cipher TLSv1:' "$OUT/$n.txt"; then
+        refused $n $TO '^550 5\.7\.1 TLS policy partner-a: .*TLSv1 is below the required TLSv1\.2'
+    else
+        skip "$n: refused for its TLS version" "this $MTA does not negotiate TLS 1.0 at all"
+    fi
+
     n=tls13-partner-a; mark
     # shellcheck disable=SC2046
     smtp $n --from $PA --to $TO --tls $(cert_chain partner-a) --tls-protocol tlsv1_3

@@ -26,10 +26,18 @@ JSON_LOG=$MILTER_DIR/posture.jsonl
 e2e_policy "$MILTER_DIR/connectors.yaml"
 milter_start "$MILTER_DIR/connectors.yaml" || bail_out "milter-tlspolicy did not start"
 SMTP_PORT=$(free_port) || bail_out "no free port"
+PF_SMTPS_PORT=$(free_port) || bail_out "no free port"
+[ "$PF_SMTPS_PORT" != "$SMTP_PORT" ] || PF_SMTPS_PORT=$(free_port)
 pf_start "$PF" "$SMTP_PORT" "$MILTER_SOCK" || bail_out "private Postfix did not start"
 diag "postfix $(postconf -d -h mail_version 2>/dev/null) on 127.0.0.1:$SMTP_PORT, state in $T"
 
 run_matrix
+
+# Implicit TLS (wrappermode, port 465 style): one HELO only, TLS from the first byte
+n=smtps-partner-a; mark
+# shellcheck disable=SC2046
+SMTP_PORT=$PF_SMTPS_PORT smtp $n --from "$PA" --to "$TO" --tls-on-connect $(cert_chain partner-a)
+accepted $n "$TO" pass partner-a accept 'cert=mail\.partner-a\.test;' 'verified=yes'
 
 ok "milter-tlspolicy is still running after the matrix" alive "$E2E_MILTER_PID"
 

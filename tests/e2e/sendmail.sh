@@ -41,4 +41,12 @@ run_matrix
 
 ok "milter-tlspolicy is still running after the matrix" alive "$E2E_MILTER_PID"
 ok "sendmail is still running after the matrix" alive "$SM_PID"
+
+# Fail closed: F=T in INPUT_MAIL_FILTER makes Sendmail tempfail when the milter is gone.
+milter_stop
+name="milter-down"
+smtp $name --from "$ORD" --to "$TO"
+like "$(code $name "EHLO")$(code $name "MAIL FROM:")$(code $name "RCPT TO:<$TO>")" '4[0-9][0-9]' \
+    "$name: the client is told to try later (4xx)"
+is "$(qid $name)" "" "$name: nothing queued"
 tap_done
