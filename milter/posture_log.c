@@ -174,140 +174,168 @@ posture_tls_version(const struct policy_facts *f)
     return f->tls_version;
 }
 
-/* Collects "key=value" fields and joins them, folding before a field that would
- * make the current line longer than 78 characters (RFC 5322 2.1.1). */
-struct posture_fold {
-    struct strbuf *out;
-    size_t col;                   /* length of the current line so far */
-    const char *sep;              /* "; " in the posture header, " " in A-R */
-    bool first;
-};
-
+/* Fold an unfolded header value (RFC 5322 2.2.3) so that lines stay under 78
+ * characters where a space allows it. Between "; "-separated fields, and
+ * between A-R properties, the space becomes "\n\t" as libmilter wants it (LF
+ * only, the MTA adds the CR); inside a quoted string the LF goes before the
+ * space, which FWS allows and unfolding gives back unchanged. col is where the
+ * value starts on the first line. */
 static void
-posture_fold_add(struct posture_fold *fo, const struct strbuf *field)
+posture_fold(struct strbuf *out, const char *v, size_t col)
 {
-    size_t seplen = fo->first ? 0 : strlen(fo->sep);
+    bool quoted = false;
+    const char *p, *next;
 
-    if (field->oom) {
-        fo->out->oom = true;
-        return;
-    }
-    if (!fo->first) {
-        /* the separator's trailing space becomes the fold */
-        if (fo->col + seplen + field->len > 78) {
-            strbuf_putn(fo->out, fo->sep, seplen - 1);
-            strbuf_puts(fo->out, "\n\t");
-            fo->col = 8;
+    for (p = v; *p != '\0'; p++) {
+        if (*p == '\\' && quoted && p[1] != '\0') {
+            strbuf_putn(out, p, 2);
+            col += 2;
+            p++;
+            continue;
+        }
+        if (*p == '"')
+            quoted = !quoted;
+        if (*p != ' ' || p == v) {
+            strbuf_putc(out, *p);
+            col++;
+            continue;
+        }
+        /* what follows this space up to the next fold point: inside quotes the
+         * next word, outside the whole next field (quoted parts included) */
+        if (quoted) {
+            for (next = p + 1; *next != '\0' && *next != ' '; next++)
+                ;
         } else {
-            strbuf_puts(fo->out, fo->sep);
-            fo->col += seplen;
+            bool q = false;
+
+            for (next = p + 1; *next != '\0' && (q || *next != ' '); next++) {
+                if (*next == '\\' && q && next[1] != '\0')
+                    next++;
+                else if (*next == '"')
+                    q = !q;
+            }
+        }
+        if (col + (size_t)(next - p) <= 78) {
+            strbuf_putc(out, ' ');
+            col++;
+        } else if (!quoted) {
+            strbuf_puts(out, "\n\t");
+            col = 8;
+        } else {
+            strbuf_puts(out, "\n ");
+            col = 1;
         }
     }
-    strbuf_putn(fo->out, strbuf_str(field), field->len);
-    fo->col += field->len;
-    fo->first = false;
 }
 
+/* Append " key=value" parts for the unfolded line. */
 static void
-posture_field(struct posture_fold *fo, const char *key, const char *value, bool force_quote)
+posture_kv(struct strbuf *b, const char *sep, const char *key, const char *value,
+           bool force_quote)
 {
-    struct strbuf f;
-
     if (value == NULL)
         return;
-    strbuf_init(&f);
-    strbuf_puts(&f, key);
-    strbuf_putc(&f, '=');
-    if (force_quote) {
-        strbuf_putc(&f, '"');
-        posture_log_sanitize(&f, value, POSTURE_VALUE_MAX, POSTURE_ESC_QUOTED);
-        strbuf_putc(&f, '"');
+    strbuf_puts(b, sep);
+    strbuf_puts(b, key);
+    strbuf_putc(b, '=');
+    if (force_quote || !posture_is_token(value) || strlen(value) > POSTURE_HDR_VALUE_MAX) {
+        strbuf_putc(b, '"');
+        posture_log_sanitize(b, value, POSTURE_HDR_VALUE_MAX, POSTURE_ESC_QUOTED);
+        strbuf_putc(b, '"');
     } else
-        posture_log_value(&f, value, POSTURE_VALUE_MAX);
-    posture_fold_add(fo, &f);
-    strbuf_free(&f);
+        strbuf_puts(b, value);
+}
+
+/* reason="first; second; ..." for headers: as many reasons as fit the budget. */
+static void
+posture_hdr_reasons(struct strbuf *b, const char *sep, const struct policy_result *r)
+{
+    size_t i, start;
+
+    if (r->nreasons == 0)
+        return;
+    strbuf_puts(b, sep);
+    strbuf_puts(b, "reason=\"");
+    start = b->len;
+    for (i = 0; i < r->nreasons; i++) {
+        if (b->len - start > POSTURE_HDR_REASONS_MAX) {
+            strbuf_puts(b, "; ...");
+            break;
+        }
+        if (i > 0)
+            strbuf_puts(b, "; ");
+        posture_log_sanitize(b, r->reasons[i], POSTURE_HDR_VALUE_MAX, POSTURE_ESC_QUOTED);
+    }
+    strbuf_putc(b, '"');
 }
 
 void
 posture_log_header(struct strbuf *b, size_t name_len, bool leadspc,
                    const struct policy_facts *f, const struct policy_result *r)
 {
-    struct posture_fold fo = { b, name_len + 2, "; ", true };
-    struct strbuf tmp;
+    struct strbuf line;
     char bits[16];
 
-    if (leadspc)
-        strbuf_putc(b, ' ');
-    strbuf_puts(b, policy_verdict_name(r->verdict));
-    strbuf_puts(b, " (");
-    fo.col += strlen(policy_verdict_name(r->verdict)) + 2;
-
-    posture_field(&fo, "connector", r->connector, false);
-    posture_field(&fo, "action", policy_action_name(r->action), false);
+    strbuf_init(&line);
+    strbuf_puts(&line, policy_verdict_name(r->verdict));
+    strbuf_puts(&line, " (");
+    posture_kv(&line, "", "connector", r->connector, false);
+    posture_kv(&line, "; ", "action", policy_action_name(r->action), false);
     if (r->mode == POLICY_MODE_MONITOR)
-        posture_field(&fo, "mode", "monitor", false);
-    posture_field(&fo, "version", posture_tls_version(f), false);
+        posture_kv(&line, "; ", "mode", "monitor", false);
+    posture_kv(&line, "; ", "version", posture_tls_version(f), false);
     if (f != NULL && f->tls) {
-        posture_field(&fo, "cipher", f->cipher, false);
+        posture_kv(&line, "; ", "cipher", f->cipher, false);
         if (f->cipher_bits >= 0) {
             snprintf(bits, sizeof bits, "%d", f->cipher_bits);
-            posture_field(&fo, "bits", bits, false);
+            posture_kv(&line, "; ", "bits", bits, false);
         }
-        posture_field(&fo, "fs", policy_tri_name(f->fs), false);
+        posture_kv(&line, "; ", "fs", policy_tri_name(f->fs), false);
     }
     if (f != NULL) {
-        posture_field(&fo, "cert", f->subject_cn, false);
-        posture_field(&fo, "issuer", f->issuer_cn != NULL ? f->issuer_cn : f->issuer_dn, false);
+        posture_kv(&line, "; ", "cert", f->subject_cn, false);
+        posture_kv(&line, "; ", "issuer", f->issuer_cn != NULL ? f->issuer_cn : f->issuer_dn,
+                   false);
     }
-    posture_field(&fo, "root", r->root, false);
+    posture_kv(&line, "; ", "root", r->root, false);
     if (f != NULL)
-        posture_field(&fo, "verified", policy_tri_name(f->cert_verified), false);
-    if (r->nreasons > 0) {
-        strbuf_init(&tmp);
-        strbuf_puts(&tmp, "reason=\"");
-        posture_reasons(&tmp, r, POSTURE_ESC_QUOTED);
-        strbuf_putc(&tmp, '"');
-        posture_fold_add(&fo, &tmp);
-        strbuf_free(&tmp);
-    }
-    strbuf_putc(b, ')');
+        posture_kv(&line, "; ", "verified", policy_tri_name(f->cert_verified), false);
+    posture_hdr_reasons(&line, "; ", r);
+    strbuf_putc(&line, ')');
+    if (line.oom)
+        b->oom = true;
+    if (leadspc)
+        strbuf_putc(b, ' ');
+    posture_fold(b, strbuf_str(&line), name_len + 2);
+    strbuf_free(&line);
 }
 
 void
 posture_log_authres(struct strbuf *b, bool leadspc, const char *authserv_id,
                     const struct policy_facts *f, const struct policy_result *r)
 {
-    struct posture_fold fo = { b, strlen("Authentication-Results: "), " ", true };
-    struct strbuf tmp;
+    struct strbuf line;
 
+    strbuf_init(&line);
+    posture_log_sanitize(&line, authserv_id, POSTURE_HDR_VALUE_MAX, POSTURE_ESC_BARE);
+    strbuf_printf(&line, "; x-tls=%s", policy_verdict_name(r->verdict));
+    /* RFC 8601: reasonspec right after the result, then ptype.property=pvalue */
+    posture_hdr_reasons(&line, " ", r);
+    posture_kv(&line, " ", "smtp.connector", r->connector, false);
+    posture_kv(&line, " ", "smtp.tls", posture_tls_version(f), true);
+    if (f != NULL && f->tls && f->cipher != NULL)
+        posture_kv(&line, " ", "smtp.cipher", f->cipher, true);
+    if (f != NULL && f->subject_cn != NULL)
+        posture_kv(&line, " ", "smtp.cert", f->subject_cn, true);
+    posture_kv(&line, " ", "policy.action", policy_action_name(r->action), false);
+    if (r->mode == POLICY_MODE_MONITOR)
+        posture_kv(&line, " ", "policy.mode", "monitor", false);
+    if (line.oom)
+        b->oom = true;
     if (leadspc)
         strbuf_putc(b, ' ');
-    strbuf_init(&tmp);
-    posture_log_sanitize(&tmp, authserv_id, POSTURE_VALUE_MAX, POSTURE_ESC_BARE);
-    strbuf_putc(&tmp, ';');
-    posture_fold_add(&fo, &tmp);
-    strbuf_reset(&tmp);
-    strbuf_printf(&tmp, "x-tls=%s", policy_verdict_name(r->verdict));
-    posture_fold_add(&fo, &tmp);
-    if (r->nreasons > 0) {
-        /* RFC 8601 reasonspec: a quoted-string; the sanitiser keeps it one line
-         * of printable ASCII with '"' and '\' escaped. */
-        strbuf_reset(&tmp);
-        strbuf_puts(&tmp, "reason=\"");
-        posture_reasons(&tmp, r, POSTURE_ESC_QUOTED);
-        strbuf_putc(&tmp, '"');
-        posture_fold_add(&fo, &tmp);
-    }
-    strbuf_free(&tmp);
-    posture_field(&fo, "smtp.connector", r->connector, false);
-    posture_field(&fo, "smtp.tls", posture_tls_version(f), true);
-    if (f != NULL && f->tls && f->cipher != NULL)
-        posture_field(&fo, "smtp.cipher", f->cipher, true);
-    if (f != NULL && f->subject_cn != NULL)
-        posture_field(&fo, "smtp.cert", f->subject_cn, true);
-    posture_field(&fo, "policy.action", policy_action_name(r->action), false);
-    if (r->mode == POLICY_MODE_MONITOR)
-        posture_field(&fo, "policy.mode", "monitor", false);
+    posture_fold(b, strbuf_str(&line), strlen("Authentication-Results: "));
+    strbuf_free(&line);
 }
 
 /* ------------------------------------------------------------ replies */

@@ -15,6 +15,10 @@
 /* Source bytes kept of any one value taken from the network or a certificate. */
 #define POSTURE_VALUE_MAX   256
 #define POSTURE_REASON_MAX  512
+/* In headers: per value, and for all reasons together (lines must stay well
+ * under RFC 5322's 998 octets even when every byte is escaped as \xHH). */
+#define POSTURE_HDR_VALUE_MAX   128
+#define POSTURE_HDR_REASONS_MAX 400
 
 enum posture_esc {
     POSTURE_ESC_QUOTED,   /* inside "..." of a log line or header: \" \\ \xHH */

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -950,6 +951,175 @@ test_json_format(void **state)
     policy_facts_free(&f);
 }
 
+/* Long reasons and values: folded lines stay short, the total is capped, and
+ * unfolding gives one line back. */
+static void
+test_header_folding(void **state)
+{
+    struct policy_facts f;
+    struct policy_macros m;
+    struct policy_result r;
+    struct strbuf b;
+    char reasons[POLICY_MAX_REASONS][128];
+    const char *v, *line;
+    size_t i, len;
+
+    (void)state;
+    memset(&m, 0, sizeof m);
+    m.tls_version = "TLSv1.2";
+    m.cipher = "ECDHE-RSA-AES256-GCM-SHA384";
+    m.cipher_bits = "256";
+    m.cert_subject = "a-rather-long-certificate-name.with-many-labels.partner-a.example.test";
+    m.cert_issuer = "An Issuing CA With A Long Name Of Its Own, Department Of Names";
+    assert_int_equal(policy_facts_build(&f, &m), 0);
+    memset(&r, 0, sizeof r);
+    r.connector = "partner-with-a-long-name";
+    r.verdict = POLICY_VERDICT_FAIL;
+    r.action = POLICY_ACTION_TAG;
+    r.root = "Test Root CA R1, Test Root CA R2";
+    r.nreasons = POLICY_MAX_REASONS;
+    for (i = 0; i < POLICY_MAX_REASONS; i++) {
+        snprintf(reasons[i], sizeof reasons[i], "requirement %zu failed: the session did not "
+                 "offer what the connector asks for", i);
+        r.reasons[i] = reasons[i];
+    }
+    strbuf_init(&b);
+    posture_log_header(&b, strlen("X-TLS-Policy"), true, &f, &r);
+    assert_false(b.oom);
+    v = strbuf_str(&b);
+    want_sub("folded header", v, "; ...\")");
+    for (line = v, i = 0; *line != '\0'; i++) {
+        len = strcspn(line, "\n");
+        if ((i == 0 ? len + strlen("X-TLS-Policy:") : len) > 78) {
+            print_error("line %zu is %zu characters: \"%.*s\"\n", i, len, (int)len, line);
+            fail();
+        }
+        line += len;
+        if (*line == '\n') {
+            assert_true(line[1] == ' ' || line[1] == '\t');
+            line++;
+        }
+    }
+    assert_true(i > 5);
+    assert_true(b.len < 1200);
+    strbuf_free(&b);
+    policy_facts_free(&f);
+}
+
+struct json_thread_arg {
+    int id;
+    const struct posture_msg *msg;
+};
+
+static void *
+json_writer(void *arg)
+{
+    const struct json_thread_arg *a = arg;
+
+    for (int i = 0; i < 200; i++)
+        posture_log_message(a->msg);
+    return NULL;
+}
+
+/* Concurrent sessions never interleave JSON lines (one write(2) per line). */
+static void
+test_json_concurrent(void **state)
+{
+    char path[] = "/tmp/test_callbacks_jsonc_XXXXXX";
+    char reason[3000];
+    struct policy_result r;
+    struct posture_msg msg;
+    struct json_thread_arg args[8];
+    pthread_t th[8];
+    FILE *fp;
+    char *line = NULL;
+    size_t cap = 0, nlines = 0;
+    ssize_t len;
+    int fd, i;
+
+    (void)state;
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(posture_log_json_open(path), 0);
+    memset(reason, 'x', sizeof reason - 1);
+    reason[sizeof reason - 1] = '\0';
+    memset(&r, 0, sizeof r);
+    r.connector = "default";
+    /* 16 capped reasons: lines of ~8 KiB, more than PIPE_BUF */
+    r.nreasons = POLICY_MAX_REASONS;
+    for (i = 0; i < POLICY_MAX_REASONS; i++)
+        r.reasons[i] = reason;
+    memset(&msg, 0, sizeof msg);
+    msg.queue_id = "QCONC";
+    msg.summary = &r;
+    msg.json = true;
+    for (i = 0; i < 8; i++) {
+        args[i].id = i;
+        args[i].msg = &msg;
+        assert_int_equal(pthread_create(&th[i], NULL, json_writer, &args[i]), 0);
+    }
+    for (i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    posture_log_json_close();
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    while ((len = getline(&line, &cap, fp)) > 0) {
+        nlines++;
+        if (line[0] != '{' || len < 3 || line[len - 2] != '}' || line[len - 1] != '\n' ||
+            strstr(line + 1, "{\"time\"") != NULL) {
+            print_error("line %zu is mangled (%zd bytes)\n", nlines, len);
+            fail();
+        }
+    }
+    free(line);
+    fclose(fp);
+    unlink(path);
+    assert_int_equal(nlines, 8 * 200);
+}
+
+/* SIGUSR1's work: a good file is swapped in, a broken one leaves the old. */
+static void
+test_reload_now(void **state)
+{
+    char path[] = "/tmp/test_callbacks_reload_XXXXXX";
+    const char *pki = getenv("TLSPOLICY_TEST_PKI");
+    struct policy *before, *after;
+    FILE *fp;
+    int fd;
+
+    (void)state;
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fp = fdopen(fd, "w");
+    assert_non_null(fp);
+    fprintf(fp, "version: 1\nsettings:\n  trust_store: %s/trust.pem\nconnectors:\n"
+                "  - name: only\n    match: {sender_domains: [only.test]}\n", pki);
+    fclose(fp);
+    assert_int_equal(reload_init(policy_ref(cfg[CFG_BASE]), path), 0);
+    before = reload_current();
+    assert_ptr_equal(before, cfg[CFG_BASE]);
+    assert_int_equal(reload_now(), 0);
+    after = reload_current();
+    assert_ptr_not_equal(after, before);
+    assert_int_equal(policy_connector_count(after), 1);
+    policy_unref(after);
+    policy_unref(before);
+    /* broken file: the one-connector policy stays */
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("version: 1\nconnectors: [ {name: x, match: {}}\n", fp);
+    fclose(fp);
+    before = reload_current();
+    assert_int_equal(reload_now(), -1);
+    after = reload_current();
+    assert_ptr_equal(after, before);
+    policy_unref(after);
+    policy_unref(before);
+    unlink(path);
+    reload_swap(policy_ref(cfg[CFG_BASE]));
+}
+
 /* ------------------------------------------------------------ sanitiser */
 
 struct esc_row {
@@ -1079,6 +1249,9 @@ main(void)
         { "a reload does not change a running connection's snapshot", test_snapshot_per_connection },
         { "no JSON line when log_json is off", test_json_log_line },
         { "JSON line and syslog line formats, escaped", test_json_format },
+        { "long header values are folded under 78 columns and capped", test_header_folding },
+        { "8 threads x 200 JSON lines never interleave", test_json_concurrent },
+        { "reload: good file swapped in, broken file keeps the old policy", test_reload_now },
     };
     size_t n = NROWS(scenarios) + NROWS(nego_rows) + NROWS(singles) + NROWS(esc_rows) +
                NROWS(ar_rows) + NROWS(reply_rows);
