@@ -140,6 +140,8 @@ session_negotiate(SMFICTX *ctx, struct session *s, unsigned long f0, unsigned lo
     *pf2 = 0;
     *pf3 = 0;
     s->negotiated = true;
+    posture_log_msg(LOG_DEBUG, "negotiate: MTA offers actions 0x%lx protocol 0x%lx; "
+                    "using actions 0x%lx protocol 0x%lx", f0, f1, *pf0, *pf1);
     if (s->actions & SMFIF_SETSYMLIST) {
         if (macros_request(ctx) != 0)
             posture_log_msg(LOG_WARNING, "smfi_setsymlist failed: using the macros the "
@@ -377,8 +379,12 @@ session_remove_forged(SMFICTX *ctx, struct session *s, const struct policy_setti
     char *name;
     size_t i;
 
-    if (!(s->actions & SMFIF_CHGHDRS))
+    if (!(s->actions & SMFIF_CHGHDRS)) {
+        if (s->nposture > 0 || s->nauthres_ours > 0)
+            posture_log_msg(LOG_WARNING, "%s: the message carries forged posture headers "
+                            "and the MTA does not allow removing them", qid);
         return;
+    }
     if (s->nposture > 0 && st->header != NULL && st->header[0] != '\0' &&
         (name = strdup(st->header)) != NULL) {
         for (i = s->nposture; i >= 1; i--)
