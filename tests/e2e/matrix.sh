@@ -11,6 +11,7 @@
 #   has_copy QID RCPT         a copy for RCPT exists (delivered or queued) now
 #   copy_wait QID RCPT        wait (bounded) until it exists
 #   copy_headers QID RCPT H   the values of header H in that copy, one per line
+#   held QID                  the message is quarantined (Postfix hold queue, Sendmail qf q line)
 
 # e2e_policy OUT [reloaded]: the connectors file, with the PKI and state paths filled in.
 e2e_policy() {
@@ -198,10 +199,35 @@ run_matrix() {
     n=forged-header; mark
     smtp $n --from $ORD --to $TO --tls \
         --add-header 'X-TLS-Policy: pass (connector=partner-a; forged=yes)' \
-        --add-header 'x-tls-policy: pass (forged=again)'
+        --add-header 'x-tls-policy: pass (forged=again)' \
+        --add-header 'Authentication-Results: MX.local.test; x-tls=pass (forged)' \
+        --add-header 'Authentication-Results: elsewhere.example; spf=pass smtp.mailfrom=example.org'
     accepted $n $TO none default accept
-    unlike "$(copy_headers "$(qid $n)" $TO X-TLS-Policy)" "forged" "$n: no forged header left"
+    q=$(qid $n)
+    unlike "$(copy_headers "$q" $TO X-TLS-Policy)" "forged" "$n: no forged header left"
     logged $n "removed 2 inbound X-TLS-Policy"
+    like "$(copy_headers "$q" $TO Authentication-Results | grep -c '^mx\.local\.test; x-tls=none')" '^1$' \
+        "$n: exactly one Authentication-Results of ours, saying x-tls=none"
+    unlike "$(copy_headers "$q" $TO Authentication-Results)" "forged" \
+        "$n: the forged Authentication-Results with our authserv-id is gone"
+    like "$(copy_headers "$q" $TO Authentication-Results)" "^elsewhere\.example; spf=pass" \
+        "$n: another host's Authentication-Results is kept"
+
+    n=tempfail-partner-t; mark
+    smtp $n --from sales@partner-t.test --to $TO
+    refused $n $TO '^451 4\.7\.1 TLS policy partner-t: .*not encrypted'
+    logged $n "refused rcpt=<$TO> connector=partner-t verdict=fail action=tempfail"
+
+    n=quarantine-partner-q; mark
+    smtp $n --from sales@partner-q.test --to $TO
+    is "$(code $n "RCPT TO:<$TO>")" 250 "$n: RCPT TO:<$TO> accepted"
+    q=$(qid $n)
+    ok "$n: message accepted at end of DATA (queue id ${q:-none})" test -n "$q"
+    ok "$n: the message is held by the MTA" wait_for 5 held "$q"
+    sleep 0.3
+    ok "$n: and not delivered" not has_copy "$q" $TO
+    logged $n "$q: quarantined: " "connector=partner-q verdict=fail action=quarantine"
+    json $n connector=partner-q action=quarantine
 
     # hostile certificate names reach the header and the logs escaped, never raw
     local c

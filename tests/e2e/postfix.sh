@@ -19,6 +19,8 @@ PF=$T/pf
 has_copy() { [ -n "$1" ] && [ -s "$(pf_copy "$PF" "$1" "$2")" ]; }
 copy_wait() { pf_wait_delivery "$PF" "$1" "$2"; }
 copy_headers() { has_copy "$1" "$2" && headers "$(pf_copy "$PF" "$1" "$2")" "$3"; }
+# smfi_quarantine puts the message on Postfix's hold queue
+held() { [ -n "$1" ] && [ -f "$PF/spool/hold/$1" ]; }
 
 MILTER_DIR=$T/milter
 mkdir -p "$MILTER_DIR"

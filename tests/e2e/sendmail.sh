@@ -23,6 +23,11 @@ MTA=sendmail
 has_copy() { [ -n "$1" ] && [ -f "$(sm_qf "$SM" "$1")" ] && sm_rcpts "$(sm_qf "$SM" "$1")" | grep -qixF "$2"; }
 copy_wait() { [ -n "$1" ] && wait_for 5 test -f "$(sm_qf "$SM" "$1")"; }
 copy_headers() { has_copy "$1" "$2" && sm_headers "$(sm_qf "$SM" "$1")" "$3"; }
+# smfi_quarantine: Sendmail renames qf to hf and records the reason in a "q" line
+held() {
+    [ -n "$1" ] || return 1
+    grep -qs '^q' "$SM/mqueue/hf$1" || grep -qs '^q' "$(sm_qf "$SM" "$1")"
+}
 
 MILTER_DIR=$T/milter
 mkdir -p "$MILTER_DIR"
