@@ -196,6 +196,51 @@ main_write_pidfile(const char *path)
     return 0;
 }
 
+/* Go to the background. The parent stays until the child reports that it is
+ * ready (socket, pidfile, privileges, threads), so that an init system sees
+ * the pidfile when the command returns and a failed start exits non-zero.
+ * Returns, in the child, the fd to write one byte to when ready; -1 on error. */
+static int
+main_daemonise(void)
+{
+    int p[2], fd;
+    pid_t pid;
+    char c = '1';
+
+    if (pipe(p) != 0) {
+        syslog(LOG_ERR, "cannot daemonise: pipe: %m");
+        return -1;
+    }
+    pid = fork();
+    if (pid < 0) {
+        syslog(LOG_ERR, "cannot daemonise: fork: %m");
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid > 0) {
+        close(p[1]);
+        while (read(p[0], &c, 1) < 0 && errno == EINTR)
+            ;
+        /* EOF without the byte: the child failed and logged why */
+        _exit(c == '0' ? MAIN_EXIT_OK : MAIN_EXIT_FAIL);
+    }
+    close(p[0]);
+    if (setsid() < 0 || chdir("/") != 0) {
+        syslog(LOG_ERR, "cannot daemonise: %m");
+        close(p[1]);
+        return -1;
+    }
+    if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+        (void)dup2(fd, STDIN_FILENO);
+        (void)dup2(fd, STDOUT_FILENO);
+        (void)dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO)
+            close(fd);
+    }
+    return p[1];
+}
+
 static int
 main_parse(int argc, char **argv, struct main_opts *o)
 {
@@ -254,7 +299,7 @@ main(int argc, char **argv)
     char *conn = NULL, *config_abs = NULL;
     sigset_t set;
     bool pidfile_written = false;
-    int rc = MAIN_EXIT_FAIL, err;
+    int rc = MAIN_EXIT_FAIL, err, ready_fd = -1;
 
     if (main_parse(argc, argv, &o) != 0)
         return MAIN_EXIT_CONFIG;
@@ -320,10 +365,8 @@ main(int argc, char **argv)
         goto out;
     }
 
-    if (!o.foreground && daemon(0, 0) != 0) {
-        syslog(LOG_ERR, "cannot daemonise: %m");
+    if (!o.foreground && (ready_fd = main_daemonise()) < 0)
         goto out;
-    }
     if (o.pidfile != NULL) {
         if (main_write_pidfile(o.pidfile) != 0)
             goto out;
@@ -347,6 +390,13 @@ main(int argc, char **argv)
         goto out;
     }
     syslog(LOG_INFO, "milter-tlspolicy %s listening on %s", PACKAGE_VERSION, o.socket);
+    if (ready_fd >= 0) {
+        /* the parent exits 0 now: pidfile written, privileges dropped */
+        if (write(ready_fd, "0", 1) != 1)
+            syslog(LOG_WARNING, "cannot tell the parent process we are ready: %m");
+        close(ready_fd);
+        ready_fd = -1;
+    }
     if (smfi_main() == MI_SUCCESS) {
         rc = MAIN_EXIT_OK;
         syslog(LOG_INFO, "stopped");

@@ -156,6 +156,16 @@ else
     ROOTFLAG=
 fi
 
+# ------------------------------------------------------------ background mode
+"$DAEMON" $ROOTFLAG -c "$T/base.yaml" -p "unix:$T/bg.sock" -P "$T/bg.pid" 2>"$T/bg.err"; r=$?
+bgpid=$(cat "$T/bg.pid" 2>/dev/null)
+[ $r -eq 0 ] && [ -n "$bgpid" ] && kill -0 "$bgpid" 2>/dev/null && [ -S "$T/bg.sock" ]
+ok "without -f the command returns 0 once the daemon is ready (pidfile, socket)" $? \
+    "exit $r, pid '$bgpid', $(cat "$T/bg.err")"
+[ -n "$bgpid" ] && kill -KILL "$bgpid" 2>/dev/null
+"$DAEMON" $ROOTFLAG -c "$T/base.yaml" -p "unix:$T/bg2.sock" -P "$T/no/such/dir/pid" 2>/dev/null; r=$?
+[ $r -eq 1 ]; ok "a start that fails after going to the background exits 1" $? "exit $r"
+
 # ------------------------------------------------------------ clean stop (start)
 "$DAEMON" -f $ROOTFLAG -c "$T/base.yaml" -p "unix:$T/s.sock" -P "$T/s.pid" 2>>"$T/daemon-s.log" &
 spid=$!
