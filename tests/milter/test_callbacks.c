@@ -95,7 +95,11 @@ static const char cfg_connectors[] =
     "    match: {sender_domains: [pct.test]}\n"
     "    require: {tls: true}\n"
     "    on_fail: reject\n"
-    "    reply: \"5.7.1 100% TLS required\"\n";
+    "    reply: \"5.7.1 100% TLS required\"\n"
+    "  - name: by-name\n"
+    "    match: {client_names: [\"*.mx.partner-g.test\", unknown]}\n"
+    "    require: {tls: true}\n"
+    "    on_fail: reject\n";
 
 static struct policy *cfg[CFG_N];
 
@@ -415,6 +419,15 @@ static const struct scenario scenarios[] = {
       { OK_RCPT("r@example.test") }, { { 0 } },
       "X-TLS-Policy", { "none (connector=default", "version=none" }, NULL,
       0, NULL, { 0 }, "x-tls=none", 0, { 0 }, NULL },
+    { "client_names connector matches the verified host name", CFG_BASE,
+      m_pf_plain, false, "a.mx.partner-g.test", "203.0.113.9", "<s@other.test>", "s@other.test",
+      { { "<r@example.test>", "r@example.test", SMFIS_REJECT, "550", "5.7.1",
+          "TLS policy by-name: " } }, { { 0 } },
+      NULL, { 0 }, NULL, 0, NULL, { 0 }, NULL, 0, { 0 }, NULL },
+    { "Postfix host name 'unknown' is no name: a connector listing it does not match", CFG_BASE,
+      m_pf_plain, false, "unknown", "203.0.113.9", "<s@other.test>", "s@other.test",
+      { OK_RCPT("r@example.test") }, { { 0 } },
+      "X-TLS-Policy", { "none (connector=default" }, NULL, 0, NULL, { 0 }, "x-tls=none", 0, { 0 }, NULL },
     { "sendmail bracketed host name is no verified name (defaults)", CFG_BASE,
       m_sm_a, false, "[203.0.113.5]", "203.0.113.5", "<s@other.test>", "s@other.test",
       { OK_RCPT("r@example.test") }, { { 0 } },
