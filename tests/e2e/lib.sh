@@ -208,6 +208,7 @@ milter_reload() {
 # A mark before each session, so that what the session logged can be cut out afterwards.
 mark() { MARK_LOG=$(lines "$MILTER_LOG"); MARK_JSON=$(lines "$JSON_LOG"); }
 log_since_mark() { tail -n +"$((MARK_LOG + 1))" "$MILTER_LOG" 2>/dev/null; }
+log_has() { log_since_mark | grep -Eq -- "$1"; }
 json_since_mark() { tail -n +"$((MARK_JSON + 1))" "$JSON_LOG" 2>/dev/null; }
 # wait until the session's JSON line(s) are written (the daemon writes at end of message
 # or when the connection closes)

@@ -58,8 +58,10 @@ refused() {
 # logged NAME ERE...: the daemon logged, for this session, a line matching every ERE
 logged() {
     local name=$1 re all; shift
-    all=$(log_since_mark)
     for re in "$@"; do
+        # the line may still be on its way (it is written when the callback returns)
+        wait_for 3 log_has "$re"
+        all=$(log_since_mark)
         if ! like "$all" "$re" "$name: milter log has /$re/"; then diag "$all"; fi
     done
 }
