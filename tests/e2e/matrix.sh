@@ -269,7 +269,45 @@ run_matrix() {
     logged $n "connector=partner-m verdict=fail action=reject mode=monitor"
     json $n connector=partner-m verdict=fail action=reject mode=monitor
 
+    run_concurrent
     run_reload
+}
+
+# Eight sessions at once, verified partners and ordinary senders mixed: every one gets
+# its own verdict, one header, and one whole JSON line (no interleaving in the log).
+run_concurrent() {
+    local i pids=() q n qs=() bad=0
+    mark
+    for i in 1 2 3 4 5 6 7 8; do
+        if [ $((i % 2)) = 0 ]; then
+            # shellcheck disable=SC2046
+            smtp concurrent-$i --from $PA --to $TO --tls $(cert_chain partner-a) &
+        else
+            smtp concurrent-$i --from $ORD --to $TO --tls &
+        fi
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i"; done
+    for i in 1 2 3 4 5 6 7 8; do
+        q=$(qid concurrent-$i)
+        [ -n "$q" ] && qs+=("$q")
+    done
+    is "${#qs[@]}" 8 "concurrent: all 8 sessions were accepted"
+    wait_json 8
+    is "$(json_since_mark | grep -c .)" 8 "concurrent: 8 JSON lines"
+    ok "concurrent: every JSON line parses" json_valid
+    for i in 1 2 3 4 5 6 7 8; do
+        q=$(qid concurrent-$i)
+        n=$(json_since_mark | grep -c "\"queue_id\":\"$q\"")
+        [ "$n" = 1 ] || { bad=$((bad + 1)); diag "concurrent-$i ($q): $n JSON lines"; }
+        copy_wait "$q" $TO
+        h=$(copy_headers "$q" $TO X-TLS-Policy)
+        if [ $((i % 2)) = 0 ]; then want='^pass \(connector=partner-a;'; else want='^none \(connector=default;'; fi
+        if [ "$(grep -c . <<<"$h")" != 1 ] || ! grep -Eq "$want" <<<"$h"; then
+            bad=$((bad + 1)); diag "concurrent-$i ($q): header '$h', want /$want/"
+        fi
+    done
+    is "$bad" 0 "concurrent: each message has one JSON line and one header with its own verdict"
 }
 
 # A session opened before SIGUSR1 keeps the policy it started with; a new session gets
