@@ -241,6 +241,18 @@ main_daemonise(void)
     return p[1];
 }
 
+/* cwd + "/" + path, allocated. */
+static char *
+main_absolute(const char *path)
+{
+    char *cwd = getcwd(NULL, 0), *abs = NULL;
+
+    if (cwd != NULL && asprintf(&abs, "%s/%s", cwd, path) < 0)
+        abs = NULL;
+    free(cwd);
+    return abs;
+}
+
 static int
 main_parse(int argc, char **argv, struct main_opts *o)
 {
@@ -317,10 +329,16 @@ main(int argc, char **argv)
     if (o.user != NULL && main_lookup_user(o.user, &ids) != 0)
         return MAIN_EXIT_CONFIG;
 
-    /* daemon() moves to "/": a relative -c must still name the same file on
-     * SIGUSR1. When realpath fails, policy_load reports the problem. */
-    if ((config_abs = realpath(o.config, NULL)) != NULL)
+    /* The daemon moves to "/": a relative -c must still name the same file on
+     * SIGUSR1. Not realpath(): a symlink swapped by configuration management
+     * must be followed again at each reload. */
+    if (o.config[0] != '/') {
+        if ((config_abs = main_absolute(o.config)) == NULL) {
+            syslog(LOG_ERR, "cannot make %s an absolute path: %m", o.config);
+            return MAIN_EXIT_FAIL;
+        }
         o.config = config_abs;
+    }
     policy_diags_init(&d);
     p = policy_load(o.config, &d);
     reload_log_diags(&d);

@@ -68,4 +68,17 @@ ok = reload_with(CONF_BASE, "reloaded " .. CONF .. ":")
 r = partner_a_plain()
 check("reload: reloading the first file again restores enforce", ok and refused(r), describe(r))
 
+-- configuration management often swaps a symlink: each reload must follow it
+local before = count(daemon_log(), "reloaded " .. CONF .. ":")
+os.execute("ln -sf '" .. CONF_MONITOR .. "' '" .. CONF .. ".new' && mv -f '" .. CONF ..
+           ".new' '" .. CONF .. "' && kill -USR1 $(cat '" .. PIDFILE .. "')")
+ok = false
+for _ = 1, 50 do
+  if count(daemon_log(), "reloaded " .. CONF .. ":") > before then ok = true; break end
+  os.execute("sleep 0.1")
+end
+r = partner_a_plain()
+check("reload: a swapped symlink is followed (monitor policy now)",
+      ok and accepted(r) and has(r.hdr, "mode=monitor"), describe(r))
+
 done()
