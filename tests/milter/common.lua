@@ -1,7 +1,8 @@
 -- common.lua -- helpers shared by the miltertest scripts of milter-tlspolicy:
 -- TAP output through mt.echo, and one function that drives a whole SMTP
 -- session against the daemon and collects what it answered.
--- Loaded with dofile(SRCDIR .. "/tests/milter/common.lua").
+-- Loaded with dofile(SRCDIR .. "/tests/milter/common.lua"). The daemon is at
+-- "unix:" .. SOCK, or at CONNSPEC when that is defined (inet sockets).
 
 T = { n = 0 }
 
@@ -59,9 +60,10 @@ end
 -- posture header added), added, ar, ar_value, deleted, ar_deleted, quarantine.
 function session(o)
   local r = { rcpt = {}, accepted = 0 }
-  local conn = mt.connect("unix:" .. SOCK, 50, 0.1)
+  local spec = CONNSPEC or ("unix:" .. SOCK)
+  local conn = mt.connect(spec, 50, 0.1)
   if conn == nil then
-    r.err = "cannot connect to " .. SOCK
+    r.err = "cannot connect to " .. spec
     return r
   end
   mt.negotiate(conn, nil, nil, nil)

@@ -296,6 +296,32 @@ else
     done
 fi
 
+# ------------------------------------------------------------ inet socket
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null)
+if [ -n "$port" ]; then
+    : > "$T/daemon-i.log"
+    "$DAEMON" -f $ROOTFLAG -c "$T/base.yaml" -p "inet:$port@127.0.0.1" 2>>"$T/daemon-i.log" &
+    dpid=$!
+    i=0
+    while [ $i -lt 50 ] && ! grep -q "listening on inet:$port@127.0.0.1" "$T/daemon-i.log"; do
+        sleep 0.1; i=$((i + 1))
+    done
+    cat > "$T/i.lua" <<'LUA'
+dofile(SRCDIR .. "/tests/milter/common.lua")
+local r = session{ cmacros = PF_CONN, host = "mx.other.test", addr = "203.0.113.5",
+                   mail = "<s@other.test>", mail_macro = "s@other.test", rcpts = { "r@example.test" } }
+check("inet socket", accepted(r) and has(r.hdr, "none (connector=default"), describe(r))
+done()
+LUA
+    "$MT" -D "CONNSPEC=inet:$port@127.0.0.1" -D "SRCDIR=$srcdir" -s "$T/i.lua" > "$T/lua.out" 2>&1
+    grep -q "^ok 1 " "$T/lua.out"
+    ok "-p inet:PORT@127.0.0.1: the daemon serves a session over TCP" $? \
+        "$(cat "$T/lua.out" "$T/daemon-i.log")"
+    kill -KILL "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; dpid=
+else
+    n=$((n + 1)); echo "ok $n - -p inet:PORT@127.0.0.1 # SKIP python3 not found"
+fi
+
 # ------------------------------------------------------------ clean stop (result)
 # Started (and sent SIGTERM) before the suite; libmilter's listener notices
 # only every ~5 s, so the wait overlaps with the other checks.
