@@ -222,6 +222,8 @@ grep -q "SMPASS1: connector=partner-a verdict=pass" "$L"
 ok "the queue id from Sendmail's MAIL-stage i macro is used" $? "$(grep SMPASS1 "$L")"
 grep -q "NOQUEUE: refused rcpt=<r@example.test> connector=partner-a verdict=fail action=reject reason=\"" "$L"
 ok "a refused recipient gets its own NOQUEUE line with the reason" $?
+grep -q "SMREJ1: refused rcpt=<r@example.test> connector=partner-a verdict=fail action=reject" "$L"
+ok "a refused recipient's line carries the queue id when known (Sendmail)" $? "$(grep SMREJ1 "$L")"
 grep -q "refused rcpt=<r@example.test> connector=partner-b verdict=fail action=tempfail" "$L"
 ok "the tempfail connector refuses with action=tempfail" $?
 grep -q "PFMULTI: .* rcpts=2 " "$L"

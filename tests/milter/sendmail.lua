@@ -17,7 +17,7 @@ check("sendmail: posture header decodes the DN to the CN and issuer",
 
 r = session{ cmacros = SM_CONN, host = "mail.partner-a.test", addr = "127.0.0.2",
              tls = tls("TLSv1.3", TLS13, "256", sm_cert(SM_A_SUBJ, SM_A_ISS, "FAIL")),
-             mail = "<s@partner-a.test>", mail_macro = "s@partner-a.test",
+             mail = "<s@partner-a.test>", mail_macro = "s@partner-a.test", mail_i = "SMREJ1",
              rcpts = { "r@example.test" } }
 check("sendmail: partner-a with verify=FAIL is refused", refused(r), describe(r))
 
