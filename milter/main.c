@@ -318,7 +318,10 @@ main(int argc, char **argv)
     if (o.check_only)
         return main_check(o.config);
 
-    openlog("milter-tlspolicy", LOG_PID | LOG_NDELAY | (o.foreground ? LOG_PERROR : 0),
+    /* -f copies the log to stderr; so does a start by hand from a terminal,
+     * until the daemon leaves it, so that start-up errors are seen. */
+    openlog("milter-tlspolicy",
+            LOG_PID | LOG_NDELAY | (o.foreground || isatty(STDERR_FILENO) ? LOG_PERROR : 0),
             LOG_MAIL);
     posture_log_set_verbose(o.verbose);
 
@@ -383,8 +386,12 @@ main(int argc, char **argv)
         goto out;
     }
 
-    if (!o.foreground && (ready_fd = main_daemonise()) < 0)
-        goto out;
+    if (!o.foreground) {
+        if ((ready_fd = main_daemonise()) < 0)
+            goto out;
+        closelog();
+        openlog("milter-tlspolicy", LOG_PID | LOG_NDELAY, LOG_MAIL);
+    }
     if (o.pidfile != NULL) {
         if (main_write_pidfile(o.pidfile) != 0)
             goto out;
