@@ -97,7 +97,7 @@ callbacks_abort(SMFICTX *ctx)
     struct session *s = callbacks_session(ctx, false);
 
     if (s != NULL)
-        session_reset_msg(s);
+        session_end_msg(s);
     return SMFIS_CONTINUE;
 }
 

@@ -552,6 +552,7 @@ posture_log_format_json(struct strbuf *b, const struct posture_msg *m, long long
     strbuf_putc(b, '{');
     posture_json_str(b, "time", ts, false);
     posture_json_str(b, "queue_id", m->queue_id, true);
+    strbuf_printf(b, ",\"delivered\":%s", m->delivered ? "true" : "false");
     posture_json_str(b, "connector", r != NULL ? r->connector : NULL, true);
     posture_json_str(b, "verdict", r != NULL ? policy_verdict_name(r->verdict) : "error", true);
     posture_json_str(b, "action", r != NULL ? policy_action_name(r->action) : NULL, true);
@@ -621,12 +622,24 @@ posture_log_message(const struct posture_msg *m)
                posture_qid(m->queue_id));
     else
         syslog(LOG_MAIL | LOG_INFO, "%s", strbuf_str(&b));
-    if (m->json) {
-        strbuf_reset(&b);
-        posture_log_format_json(&b, m, (long long)time(NULL));
-        if (!b.oom)
-            posture_json_write(&b);
-    }
+    strbuf_free(&b);
+    posture_log_json_line(m);
+}
+
+void
+posture_log_json_line(const struct posture_msg *m)
+{
+    struct strbuf b;
+
+    if (!m->json)
+        return;
+    strbuf_init(&b);
+    posture_log_format_json(&b, m, (long long)time(NULL));
+    if (b.oom)
+        syslog(LOG_MAIL | LOG_ERR, "%s: out of memory formatting the JSON posture line",
+               posture_qid(m->queue_id));
+    else
+        posture_json_write(&b);
     strbuf_free(&b);
 }
 

@@ -72,10 +72,15 @@ struct posture_msg {
     size_t naccepted;
     const char *error;                    /* internal error text, or NULL */
     bool json;                            /* also write the JSON line */
+    bool delivered;                       /* end of message reached (JSON "delivered") */
 };
 
 /* The per-message syslog line (and the JSON line when m->json). */
 void posture_log_message(const struct posture_msg *m);
+/* The JSON line alone (when m->json): posture_log_message writes it, and so
+ * does a transaction that ended without a message, whose syslog story the
+ * "refused" lines already tell. */
+void posture_log_json_line(const struct posture_msg *m);
 /* The per-refused-recipient syslog line. */
 void posture_log_refused(const char *queue_id, const char *rcpt,
                          const struct policy_result *r);

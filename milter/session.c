@@ -51,6 +51,8 @@ session_reset_msg(struct session *s)
     free(s->rcpts);
     s->rcpts = NULL;
     s->nrcpts = s->caprcpts = 0;
+    free(s->qid);
+    s->qid = NULL;
     if (s->have_facts)
         policy_facts_free(&s->facts);
     s->have_facts = false;
@@ -63,12 +65,68 @@ session_reset_msg(struct session *s)
     s->msg_error = false;
 }
 
+/* Larger = worse: the action first, then fail > none > pass. */
+static int
+session_severity(const struct policy_result *r)
+{
+    int v = r->verdict == POLICY_VERDICT_FAIL ? 2 : r->verdict == POLICY_VERDICT_NONE ? 1 : 0;
+
+    return (int)r->action * 4 + v;
+}
+
+/* Without this line an auditor reading log_json would never see a refused
+ * attempt: the syslog "refused" lines are the only other trace. A transaction
+ * without recipients is no attempt worth a line; after an internal error the
+ * recipients are incomplete, and the error was logged when it happened. */
+void
+session_end_msg(struct session *s)
+{
+    const struct policy_settings *st;
+    const struct policy_result *sum = NULL;
+    struct posture_rcpt *pr = NULL;
+    struct posture_msg m;
+    size_t i, naccepted = 0;
+
+    if (!s->in_msg || s->nrcpts == 0 || s->msg_error || !s->have_facts || s->policy == NULL)
+        goto out;
+    st = policy_settings(s->policy);
+    if (st->log_json == NULL || st->log_json[0] == '\0')
+        goto out;
+    if ((pr = calloc(s->nrcpts, sizeof *pr)) == NULL) {
+        posture_log_msg(LOG_ERR, "%s: out of memory logging a transaction without a message",
+                        s->qid != NULL ? s->qid : "NOQUEUE");
+        goto out;
+    }
+    for (i = 0; i < s->nrcpts; i++) {
+        pr[i].rcpt = s->rcpts[i].addr;
+        pr[i].res = &s->rcpts[i].res;
+        pr[i].refused = s->rcpts[i].refused;
+        if (!s->rcpts[i].refused)
+            naccepted++;
+        if (sum == NULL || session_severity(&s->rcpts[i].res) > session_severity(sum))
+            sum = &s->rcpts[i].res;
+    }
+    memset(&m, 0, sizeof m);
+    m.queue_id = s->qid;
+    m.facts = &s->facts;
+    m.summary = sum;
+    m.rcpts = pr;
+    m.nrcpts = s->nrcpts;
+    m.naccepted = naccepted;
+    m.json = true;
+    m.delivered = false;
+    posture_log_json_line(&m);
+out:
+    free(pr);
+    session_reset_msg(s);
+}
+
 void
 session_free(struct session *s)
 {
     if (s == NULL)
         return;
-    session_reset_msg(s);
+    session_end_msg(s);
     free(s->conn_host);
     free(s->conn_addr);
     free(s->helo);
@@ -209,7 +267,7 @@ session_start_msg(SMFICTX *ctx, struct session *s, const char *mail_arg)
 {
     struct policy_macros m;
 
-    session_reset_msg(s);
+    session_end_msg(s);
     s->in_msg = true;
     if (s->policy == NULL)
         s->policy = reload_current();
@@ -264,6 +322,10 @@ session_envrcpt(SMFICTX *ctx, struct session *s, char **argv)
     r->refused = policy_result_refuses(&r->res);
     s->nrcpts++;
     qid = macros_queue_id(ctx);
+    /* kept for the JSON line of a transaction that ends here; without memory
+     * it is logged as null, which is what Postfix gives anyway */
+    if (qid != NULL && s->qid == NULL)
+        s->qid = strdup(qid);
     if (posture_log_verbose()) {
         struct strbuf b;
 
@@ -359,15 +421,6 @@ session_header(SMFICTX *ctx, struct session *s, const char *name, const char *va
         }
     }
     return SMFIS_CONTINUE;
-}
-
-/* Larger = worse: the action first, then fail > none > pass. */
-static int
-session_severity(const struct policy_result *r)
-{
-    int v = r->verdict == POLICY_VERDICT_FAIL ? 2 : r->verdict == POLICY_VERDICT_NONE ? 1 : 0;
-
-    return (int)r->action * 4 + v;
 }
 
 /* Remove every copy of our headers that came with the message: a sender must not
@@ -493,6 +546,7 @@ session_eom(SMFICTX *ctx, struct session *s)
     memset(&m, 0, sizeof m);
     m.queue_id = qid_raw;
     m.json = st->log_json != NULL && st->log_json[0] != '\0';
+    m.delivered = true;
     if (s->msg_error) {
         m.error = "internal error earlier in this message; no decision";
         posture_log_message(&m);

@@ -34,6 +34,7 @@ struct session {
     bool msg_error;                 /* internal error under on_error: accept */
     bool have_facts;
     struct policy_facts facts;
+    char *qid;                      /* queue id seen at MAIL/RCPT (Sendmail), or NULL */
     struct session_rcpt *rcpts;
     size_t nrcpts, caprcpts;
     size_t nposture;                /* copies of our posture header in the message */
@@ -55,8 +56,11 @@ sfsistat session_envfrom(SMFICTX *ctx, struct session *s, char **argv);
 sfsistat session_envrcpt(SMFICTX *ctx, struct session *s, char **argv);
 sfsistat session_header(SMFICTX *ctx, struct session *s, const char *name, const char *value);
 sfsistat session_eom(SMFICTX *ctx, struct session *s);
-/* Forget the current message (xxfi_abort, a new MAIL, end of message). */
+/* Forget the current message (end of message, and inside session_end_msg). */
 void session_reset_msg(struct session *s);
+/* The transaction ends without a message (xxfi_abort, xxfi_close, a new MAIL):
+ * write its JSON line when it had recipients (delivered=false), then forget it. */
+void session_end_msg(struct session *s);
 
 /* What a callback returns when it has no session: settings.on_error of the
  * current snapshot (tempfail when there is none). */

@@ -240,21 +240,49 @@ import json, re, sys
 lines = open(sys.argv[1], "rb").read().split(b"\n")
 assert lines[-1] == b"", "last line not terminated"
 objs = [json.loads(l) for l in lines[:-1]]
-msgs = len(re.findall(rb"\S+: connector=\S+ verdict=", open(sys.argv[2], "rb").read()))
-assert len(objs) == msgs, "json lines %d, log lines %d" % (len(objs), msgs)
+log = open(sys.argv[2], "rb").read()
+msgs = len(re.findall(rb"\S+: connector=\S+ verdict=", log))
+done = [o for o in objs if o.get("delivered") is True]
+assert len(done) == msgs, "delivered json lines %d, log lines %d" % (len(done), msgs)
 for o in objs:
-    for k in ("time", "connector", "verdict", "action", "mode", "recipients", "reasons"):
+    for k in ("time", "queue_id", "delivered", "connector", "verdict", "action", "mode",
+              "recipients", "reasons"):
         assert k in o, "missing %s in %r" % (k, o)
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", o["time"]), o["time"]
 m = [o for o in objs if o.get("queue_id") == "PFMULTI"][0]
+assert m["delivered"] is True, m
 assert [r["rcpt"] for r in m["recipients"]] == ["a@example.test", "b@strict.example", "c@example.test"], m
 assert [r["refused"] for r in m["recipients"]] == [False, True, False], m
-print(len(objs))
+print("%d lines, %d delivered" % (len(objs), len(done)))
 PY
 )
-    ok "the JSON log has one valid object per message line, with recipients" $? "$out"
+    ok "the JSON log has one valid object per delivered message, with recipients" $? "$out"
+    out=$(python3 - "$J" "$L" <<'PY'
+import json, re, sys
+objs = [json.loads(l) for l in open(sys.argv[1], "rb").read().split(b"\n")[:-1]]
+log = open(sys.argv[2], "rb").read()
+# every refused recipient in the syslog appears refused in exactly one JSON line
+refused_log = len(re.findall(rb": refused rcpt=<", log))
+refused_json = sum(1 for o in objs for r in o["recipients"] if r["refused"])
+assert refused_log == refused_json, "refused: log %d, json %d" % (refused_log, refused_json)
+und = [o for o in objs if o["delivered"] is False]
+assert und, "no line for a transaction without a message"
+for o in und:
+    assert o["recipients"] and all(r["refused"] and r["reasons"] for r in o["recipients"]), o
+    assert o["rcpts"] == 0 and o["verdict"] == "fail", o
+sm = [o for o in und if o["queue_id"] == "SMREJ1"]
+assert len(sm) == 1 and sm[0]["recipients"][0]["rcpt"] == "r@example.test", sm
+assert sm[0]["connector"] == "partner-a" and sm[0]["action"] == "reject", sm
+pf = [o for o in und if o["queue_id"] is None and o["from"] == "s@partner-b.test"]
+assert len(pf) == 1 and pf[0]["action"] == "tempfail", pf
+print("%d refused transactions" % len(und))
+PY
+)
+    ok "a transaction whose recipients were all refused gets one JSON line (delivered false)" $? "$out"
 else
-    n=$((n + 1)); echo "ok $n - JSON log check # SKIP python3 not found"
+    for what in "delivered messages" "refused transactions"; do
+        n=$((n + 1)); echo "ok $n - JSON log check: $what # SKIP python3 not found"
+    done
 fi
 
 stop_daemon

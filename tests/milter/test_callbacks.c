@@ -28,7 +28,7 @@
 
 /* ------------------------------------------------------------ policies */
 
-enum { CFG_BASE, CFG_MONITOR, CFG_NOHDR, CFG_CUSTOM, CFG_ACCEPT_ERR, CFG_N };
+enum { CFG_BASE, CFG_MONITOR, CFG_NOHDR, CFG_CUSTOM, CFG_ACCEPT_ERR, CFG_JSON, CFG_N };
 
 static const char *const cfg_settings[CFG_N] = {
     [CFG_BASE]       = "  authserv_id: mx.local.test\n",
@@ -36,6 +36,8 @@ static const char *const cfg_settings[CFG_N] = {
     [CFG_NOHDR]      = "  header: \"\"\n",
     [CFG_CUSTOM]     = "  header: X-Custom-Posture\n  authserv_id: mx.local.test\n",
     [CFG_ACCEPT_ERR] = "  on_error: accept\n",
+    /* the path only switches the JSON line on: each test opens its own file */
+    [CFG_JSON]       = "  log_json: /nonexistent/posture.jsonl\n",
 };
 
 /* Connectors shared by every configuration; first match in file order wins,
@@ -628,6 +630,195 @@ run_scenario(void **state)
     assert_null(ctx->priv);
     fake_ctx_free(ctx);
     free(big);
+}
+
+/* ------------------------------------------------------------ JSON per transaction */
+
+enum txn_end { END_ABORT, END_CLOSE, END_NEWMAIL, END_EOM_ABORT };
+
+struct txn_row {
+    const char *name;
+    int cfg;
+    const char *const *macros;
+    const char *host, *addr;
+    const char *mail;             /* MAIL FROM argument */
+    const char *mail_i;           /* queue id sent at MAIL (Sendmail), NULL: none */
+    const char *rcpt[3];
+    enum txn_end end;
+    size_t want_lines;
+    const char *sub[5];           /* substrings of the first JSON line */
+    const char *not_sub;          /* must not be in the first line */
+    const char *sub2;             /* substring of the second line (END_NEWMAIL) */
+};
+
+static const struct txn_row txn_rows[] = {
+    { "json: every recipient refused, then abort (Postfix): one line, queue_id null, "
+      "delivered false", CFG_JSON, m_pf_plain, "mail.partner-a.test", "127.0.0.2",
+      "<s@partner-a.test>", NULL, { "r@example.test" }, END_ABORT, 1,
+      { "\"queue_id\":null,\"delivered\":false,\"connector\":\"partner-a\",\"verdict\":\"fail\","
+        "\"action\":\"reject\"", "\"rcpts\":0,",
+        "\"recipients\":[{\"rcpt\":\"r@example.test\",\"connector\":\"partner-a\",\"verdict\":"
+        "\"fail\",\"action\":\"reject\",\"mode\":\"enforce\",\"refused\":true,\"reasons\":[\"",
+        "\"client_addr\":\"127.0.0.2\"", "\"from\":\"s@partner-a.test\"" },
+      "\"reasons\":[]", NULL },
+    { "json: refused, connection closed without abort: the line is written at close",
+      CFG_JSON, m_pf_plain, "mail.partner-a.test", "127.0.0.2", "<s@partner-a.test>", NULL,
+      { "r@example.test" }, END_CLOSE, 1,
+      { "\"delivered\":false", "\"refused\":true" }, "\"delivered\":true", NULL },
+    { "json: Sendmail's queue id from MAIL is kept for the refused transaction",
+      CFG_JSON, m_sm_a_fail, "mail.partner-a.test", "127.0.0.2", "<s@partner-a.test>", "SMQ1",
+      { "r@example.test" }, END_ABORT, 1,
+      { "\"queue_id\":\"SMQ1\",\"delivered\":false", "\"verified\":\"no\"" }, NULL, NULL },
+    { "json: two refused recipients are both listed, each with its reasons",
+      CFG_JSON, m_pf_nocert12, "mx.other.test", "203.0.113.5", "<s@other.test>", NULL,
+      { "a@strict.example", "b@strict.example" }, END_ABORT, 1,
+      { "{\"rcpt\":\"a@strict.example\",\"connector\":\"rcpt-strict\"",
+        "{\"rcpt\":\"b@strict.example\",\"connector\":\"rcpt-strict\"",
+        "\"refused\":true,\"reasons\":[\"", "\"rcpts\":0," }, "\"refused\":false", NULL },
+    { "json: a tempfail refusal is logged with action tempfail",
+      CFG_JSON, m_pf_plain, "mx.partner-b.test", "192.0.2.9", "<s@partner-b.test>", NULL,
+      { "r@example.test" }, END_ABORT, 1,
+      { "\"connector\":\"partner-b\",\"verdict\":\"fail\",\"action\":\"tempfail\"",
+        "\"delivered\":false" }, NULL, NULL },
+    { "json: refused, then a new MAIL: the first transaction is logged before the second",
+      CFG_JSON, m_pf_plain, "mail.partner-a.test", "127.0.0.2", "<s@partner-a.test>", NULL,
+      { "r@example.test" }, END_NEWMAIL, 2,
+      { "\"delivered\":false", "\"from\":\"s@partner-a.test\"" }, "\"from\":\"s@other.test\"",
+      "\"queue_id\":\"QNEW\",\"delivered\":true" },
+    { "json: the client gives up after an accepted recipient: delivered false, not refused",
+      CFG_JSON, m_pf_plain, "mx.other.test", "203.0.113.5", "<s@other.test>", NULL,
+      { "r@example.test" }, END_ABORT, 1,
+      { "\"delivered\":false,\"connector\":\"default\"", "\"rcpts\":1,", "\"refused\":false" },
+      "\"refused\":true", NULL },
+    { "json: a delivered message has one line (delivered true), the abort after it none",
+      CFG_JSON, m_pf_plain, "mx.other.test", "203.0.113.5", "<s@other.test>", NULL,
+      { "r@example.test" }, END_EOM_ABORT, 1,
+      { "\"queue_id\":\"QEOM\",\"delivered\":true" }, "\"delivered\":false", NULL },
+    { "json: MAIL without recipients, then abort: no line",
+      CFG_JSON, m_pf_plain, "mx.other.test", "203.0.113.5", "<s@other.test>", NULL,
+      { NULL }, END_ABORT, 0, { NULL }, NULL, NULL },
+    { "json: log_json unset: a refused transaction writes no line",
+      CFG_BASE, m_pf_plain, "mail.partner-a.test", "127.0.0.2", "<s@partner-a.test>", NULL,
+      { "r@example.test" }, END_ABORT, 0, { NULL }, NULL, NULL },
+};
+
+static void
+txn_mail(SMFICTX *ctx, const char *mail, const char *rcpt0, const char *rcpt1,
+         const char *rcpt2)
+{
+    const char *rcpts[3] = { rcpt0, rcpt1, rcpt2 };
+    char *argv[2] = { NULL, NULL };
+    sfsistat st;
+    size_t i;
+
+    ctx->stage = FAKE_MAIL;
+    argv[0] = strdup(mail);
+    assert_int_equal(callbacks_envfrom(ctx, argv), SMFIS_CONTINUE);
+    free(argv[0]);
+    ctx->stage = FAKE_RCPT;
+    for (i = 0; i < 3 && rcpts[i] != NULL; i++) {
+        char arg[256];
+
+        snprintf(arg, sizeof arg, "<%s>", rcpts[i]);
+        fake_clear_reply(ctx);
+        fake_macro(ctx, "{rcpt_addr}", rcpts[i]);
+        argv[0] = arg;
+        st = callbacks_envrcpt(ctx, argv);
+        assert_true(st == SMFIS_CONTINUE || st == SMFIS_REJECT || st == SMFIS_TEMPFAIL);
+    }
+}
+
+static void
+run_txn(void **state)
+{
+    const struct txn_row *row = *state;
+    char path[] = "/tmp/test_callbacks_txn_XXXXXX";
+    char helo[] = "client.example";
+    struct sockaddr_storage ss;
+    char *buf, *line[4] = { NULL }, *p;
+    size_t nlines = 0, i;
+    ssize_t n;
+    SMFICTX *ctx = fake_ctx_new();
+    int fd;
+
+    assert_non_null(ctx);
+    buf = calloc(1, 65536);
+    assert_non_null(buf);
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(posture_log_json_open(path), 0);
+    reload_swap(policy_ref(cfg[row->cfg]));
+
+    do_negotiate(ctx);
+    set_macros(ctx, row->macros);
+    ctx->stage = FAKE_CONNECT;
+    {
+        char *host = strdup(row->host);
+        assert_int_equal(callbacks_connect(ctx, host, make_sa(row->addr, &ss)), SMFIS_CONTINUE);
+        free(host);
+    }
+    ctx->stage = FAKE_HELO;
+    assert_int_equal(callbacks_helo(ctx, helo), SMFIS_CONTINUE);
+    if (row->mail_i != NULL)
+        fake_macro(ctx, "i", row->mail_i);
+    txn_mail(ctx, row->mail, row->rcpt[0], row->rcpt[1], row->rcpt[2]);
+    switch (row->end) {
+    case END_ABORT:
+        ctx->stage = FAKE_ABORT;
+        assert_int_equal(callbacks_abort(ctx), SMFIS_CONTINUE);
+        break;
+    case END_CLOSE:
+        break;
+    case END_NEWMAIL:
+        /* Postfix sends the queue id from DATA on: the second one gets it at EOM */
+        txn_mail(ctx, "<s@other.test>", "r@example.test", NULL, NULL);
+        ctx->stage = FAKE_EOM;
+        fake_macro(ctx, "i", "QNEW");
+        assert_int_equal(callbacks_eom(ctx), SMFIS_CONTINUE);
+        break;
+    case END_EOM_ABORT:
+        ctx->stage = FAKE_EOM;
+        fake_macro(ctx, "i", "QEOM");
+        assert_int_equal(callbacks_eom(ctx), SMFIS_CONTINUE);
+        ctx->stage = FAKE_ABORT;
+        assert_int_equal(callbacks_abort(ctx), SMFIS_CONTINUE);
+        break;
+    }
+    ctx->stage = FAKE_CLOSE;
+    assert_int_equal(callbacks_close(ctx), SMFIS_CONTINUE);
+    want_no_violation(ctx);
+    fake_ctx_free(ctx);
+    posture_log_json_close();
+
+    n = read(fd, buf, 65535);
+    close(fd);
+    unlink(path);
+    assert_true(n >= 0);
+    for (p = buf; *p != '\0' && nlines < 4; nlines++) {
+        line[nlines] = p;
+        if ((p = strchr(p, '\n')) == NULL) {
+            print_error("JSON line %zu is not terminated: \"%s\"\n", nlines + 1, line[nlines]);
+            fail();
+        }
+        *p++ = '\0';
+        if (line[nlines][0] != '{' || p - line[nlines] < 3 || p[-2] != '}') {
+            print_error("JSON line %zu is not one object: \"%s\"\n", nlines + 1, line[nlines]);
+            fail();
+        }
+    }
+    if (nlines != row->want_lines) {
+        print_error("got %zu JSON lines, want %zu: \"%s\"\n", nlines, row->want_lines, buf);
+        fail();
+    }
+    for (i = 0; i < 5 && row->sub[i] != NULL; i++)
+        want_sub("first JSON line", line[0], row->sub[i]);
+    if (row->not_sub != NULL && nlines > 0 && strstr(line[0], row->not_sub) != NULL) {
+        print_error("first JSON line \"%s\" must not contain \"%s\"\n", line[0], row->not_sub);
+        fail();
+    }
+    if (row->sub2 != NULL)
+        want_sub("second JSON line", line[1], row->sub2);
+    free(buf);
 }
 
 /* ------------------------------------------------------------ negotiation */
@@ -1266,8 +1457,8 @@ main(void)
         { "8 threads x 200 JSON lines never interleave", test_json_concurrent },
         { "reload: good file swapped in, broken file keeps the old policy", test_reload_now },
     };
-    size_t n = NROWS(scenarios) + NROWS(nego_rows) + NROWS(singles) + NROWS(esc_rows) +
-               NROWS(ar_rows) + NROWS(reply_rows);
+    size_t n = NROWS(scenarios) + NROWS(txn_rows) + NROWS(nego_rows) + NROWS(singles) +
+               NROWS(esc_rows) + NROWS(ar_rows) + NROWS(reply_rows);
     struct CMUnitTest *t = calloc(n, sizeof *t);
     size_t i, k = 0;
     int rc;
@@ -1278,6 +1469,8 @@ main(void)
                             t[k].initial_state = (void *)(uintptr_t)(st); k++; } while (0)
     for (i = 0; i < NROWS(scenarios); i++)
         ADD(scenarios[i].name, run_scenario, &scenarios[i]);
+    for (i = 0; i < NROWS(txn_rows); i++)
+        ADD(txn_rows[i].name, run_txn, &txn_rows[i]);
     for (i = 0; i < NROWS(nego_rows); i++)
         ADD(nego_rows[i].name, run_nego, &nego_rows[i]);
     for (i = 0; i < NROWS(singles); i++)
