@@ -4,11 +4,11 @@
  * Never: prints; the caller decides where messages go.
  */
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "policy.h"
+#include "strfmt.h"
 
 void
 policy_diags_init(struct policy_diags *d)
@@ -34,18 +34,14 @@ policy_diags_add(struct policy_diags *d, enum policy_severity sev, const char *f
                  unsigned line, unsigned column, const char *fmt, ...)
 {
     struct policy_diag *v;
-    char *msg = NULL, *fcopy = NULL;
+    char *msg, *fcopy = NULL;
     va_list ap;
-    int len;
 
     va_start(ap, fmt);
-    len = vsnprintf(NULL, 0, fmt, ap);
+    msg = vstrfmt(fmt, ap);
     va_end(ap);
-    if (len < 0 || (msg = malloc((size_t)len + 1)) == NULL)
+    if (msg == NULL)
         goto fail;
-    va_start(ap, fmt);
-    vsnprintf(msg, (size_t)len + 1, fmt, ap);
-    va_end(ap);
     if ((fcopy = strdup(file ? file : "-")) == NULL)
         goto fail;
     if ((v = realloc(d->v, (d->n + 1) * sizeof(*v))) == NULL)
@@ -66,18 +62,8 @@ char *
 policy_diag_format(const struct policy_diag *g)
 {
     const char *sev = g->severity == POLICY_SEV_ERROR ? "error" : "warning";
-    char *out;
-    int len;
 
     if (g->line > 0)
-        len = snprintf(NULL, 0, "%s:%u:%u: %s: %s", g->file, g->line, g->column, sev, g->message);
-    else
-        len = snprintf(NULL, 0, "%s: %s: %s", g->file, sev, g->message);
-    if (len < 0 || (out = malloc((size_t)len + 1)) == NULL)
-        return NULL;
-    if (g->line > 0)
-        snprintf(out, (size_t)len + 1, "%s:%u:%u: %s: %s", g->file, g->line, g->column, sev, g->message);
-    else
-        snprintf(out, (size_t)len + 1, "%s: %s: %s", g->file, sev, g->message);
-    return out;
+        return strfmt("%s:%u:%u: %s: %s", g->file, g->line, g->column, sev, g->message);
+    return strfmt("%s: %s: %s", g->file, sev, g->message);
 }

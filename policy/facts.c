@@ -9,13 +9,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cert_name.h"
 #include "match_addr.h"
 #include "policy.h"
+#include "strfmt.h"
 #include "tls_facts.h"
 
 /* Values echoed into notes are cut here: notes are read by people, not parsed. */
@@ -52,22 +52,21 @@ set_domain(char **dst, const char *src, size_t len)
 }
 
 static int
+add_note(struct policy_facts *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
 add_note(struct policy_facts *f, const char *fmt, ...)
 {
     va_list ap;
     char *s;
-    int len;
 
     if (f->nnotes >= sizeof(f->notes) / sizeof(f->notes[0]))
         return 0;                           /* the first notes are the useful ones */
     va_start(ap, fmt);
-    len = vsnprintf(NULL, 0, fmt, ap);
+    s = vstrfmt(fmt, ap);
     va_end(ap);
-    if (len < 0 || (s = malloc((size_t)len + 1)) == NULL)
+    if (s == NULL)
         return -1;
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)len + 1, fmt, ap);
-    va_end(ap);
     f->notes[f->nnotes++] = s;
     return 0;
 }

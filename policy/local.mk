@@ -3,6 +3,7 @@ noinst_LIBRARIES += policy/libpolicy.a
 policy_libpolicy_a_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(OPENSSL_CFLAGS)
 policy_libpolicy_a_SOURCES = \
 	policy/policy.h policy/policy_int.h policy/id_span.h \
+	policy/strfmt.c policy/strfmt.h \
 	policy/diags.c \
 	policy/policy.c \
 	policy/policy_load.c \

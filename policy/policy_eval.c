@@ -16,6 +16,7 @@
 #include "match_addr.h"
 #include "match_domain.h"
 #include "policy_int.h"
+#include "strfmt.h"
 #include "tls_facts.h"
 #include "trust_store.h"
 
@@ -54,18 +55,14 @@ add_reason(struct policy_result *r, const char *fmt, ...)
 {
     va_list ap;
     char *s;
-    int len;
 
     if (r->nreasons >= POLICY_MAX_REASONS)
         return 0;
     va_start(ap, fmt);
-    len = vsnprintf(NULL, 0, fmt, ap);
+    s = vstrfmt(fmt, ap);
     va_end(ap);
-    if (len < 0 || (s = malloc((size_t)len + 1)) == NULL)
+    if (s == NULL)
         return -1;
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)len + 1, fmt, ap);
-    va_end(ap);
     r->reasons[r->nreasons++] = s;
     return 0;
 }

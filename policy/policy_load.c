@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +17,7 @@
 #include <yaml.h>
 
 #include "policy_int.h"
+#include "strfmt.h"
 #include "cert_name.h"
 #include "match_addr.h"
 #include "match_domain.h"
@@ -95,16 +95,10 @@ static void
 vdiag(struct rd *r, enum policy_severity sev, unsigned line, unsigned column,
       const char *fmt, va_list ap)
 {
-    char *msg = NULL;
-    va_list aq;
-    int len;
+    char *msg;
 
-    va_copy(aq, ap);
-    len = vsnprintf(NULL, 0, fmt, aq);
-    va_end(aq);
-    if (len < 0 || (msg = malloc((size_t)len + 1)) == NULL)
+    if ((msg = vstrfmt(fmt, ap)) == NULL)
         goto oom;
-    vsnprintf(msg, (size_t)len + 1, fmt, ap);
     if (policy_diags_add(r->diags, sev, r->name, line, column, "%s", msg) < 0)
         goto oom;
     free(msg);

@@ -27,6 +27,7 @@
 #include <openssl/x509v3.h>
 
 #include "cert_name.h"
+#include "strfmt.h"
 #include "trust_store.h"
 
 /*
@@ -83,25 +84,13 @@ static void
 ts_errf(char **err, const char *fmt, ...)
 {
     va_list ap;
-    int len;
-    char *s;
 
     if (err == NULL)
         return;
     free(*err);
-    *err = NULL;
     va_start(ap, fmt);
-    len = vsnprintf(NULL, 0, fmt, ap);
+    *err = vstrfmt(fmt, ap);
     va_end(ap);
-    if (len < 0 || (s = malloc((size_t)len + 1)) == NULL)
-        return;
-    va_start(ap, fmt);
-    if (vsnprintf(s, (size_t)len + 1, fmt, ap) != len) {
-        free(s);
-        s = NULL;
-    }
-    va_end(ap);
-    *err = s;
 }
 
 static void
