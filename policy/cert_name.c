@@ -129,12 +129,15 @@ cert_dn_free(struct cert_dn *dn)
     dn->n = 0;
 }
 
-/* Takes ownership of value (freed on failure too). */
+/* Takes ownership of *value (freed on failure too) and clears it, so that the
+ * caller's own cleanup path never frees it twice. */
 static int
-dn_add(struct cert_dn *dn, const char *type, size_t tlen, char *value, const char **why)
+dn_add(struct cert_dn *dn, const char *type, size_t tlen, char **value, const char **why)
 {
     struct cert_rdn *grown;
-    char *t = NULL;
+    char *t = NULL, *v = *value;
+
+    *value = NULL;
 
     if (dn->n >= CERT_DN_MAX_ATTRS) {
         *why = "DN has more than 64 attributes";
@@ -147,7 +150,7 @@ dn_add(struct cert_dn *dn, const char *type, size_t tlen, char *value, const cha
         goto nomem;
     dn->rdn = grown;
     dn->rdn[dn->n].type = t;
-    dn->rdn[dn->n].value = value;
+    dn->rdn[dn->n].value = v;
     dn->n++;
     return 0;
 nomem:
@@ -155,7 +158,7 @@ nomem:
     errno = ENOMEM;
 fail:
     free(t);
-    free(value);
+    free(v);
     return -1;
 }
 
@@ -260,11 +263,8 @@ dn_parse_oneline(const char *s, struct cert_dn *dn, const char **why)
             p++;
         }
         val[o] = '\0';
-        if (dn_add(dn, type, tlen, val, why) < 0) {
-            val = NULL;
+        if (dn_add(dn, type, tlen, &val, why) < 0)
             goto out;
-        }
-        val = NULL;
         if (*p == '\0')
             break;
         p++;                    /* '/' or '+' */
@@ -278,8 +278,11 @@ out:
     return rc;
 }
 
-int
-cert_dn_parse_oneline(const char *s, struct cert_dn *dn, const char **why)
+/* What both public parsers promise: why may be NULL, and dn comes back either
+ * filled or empty, never half-built. */
+static int
+dn_parse(const char *s, struct cert_dn *dn, const char **why,
+         int (*parse)(const char *, struct cert_dn *, const char **))
 {
     const char *dummy;
     int rc;
@@ -293,9 +296,15 @@ cert_dn_parse_oneline(const char *s, struct cert_dn *dn, const char **why)
     }
     dn->n = 0;
     dn->rdn = NULL;
-    if ((rc = dn_parse_oneline(s, dn, why)) < 0)
+    if ((rc = parse(s, dn, why)) < 0)
         cert_dn_free(dn);
     return rc;
+}
+
+int
+cert_dn_parse_oneline(const char *s, struct cert_dn *dn, const char **why)
+{
+    return dn_parse(s, dn, why, dn_parse_oneline);
 }
 
 /* RFC 4514 section 3: characters a backslash may escape. */
@@ -378,11 +387,8 @@ dn_parse_4514(const char *s, struct cert_dn *dn, const char **why)
             p++;
         }
         val[keep] = '\0';
-        if (dn_add(dn, type, tlen, val, why) < 0) {
-            val = NULL;
+        if (dn_add(dn, type, tlen, &val, why) < 0)
             goto out;
-        }
-        val = NULL;
         if (*p == '\0')
             break;
         p++;                    /* ',' or '+' */
@@ -396,22 +402,12 @@ out:
     return rc;
 }
 
-int
-cert_dn_parse_config(const char *s, struct cert_dn *dn, const char **why)
+/* Either form, told apart by the leading '/' that RFC 4514 never starts with. */
+static int
+dn_parse_either(const char *s, struct cert_dn *dn, const char **why)
 {
-    const char *dummy;
     size_t i;
-    int rc;
 
-    if (why == NULL)
-        why = &dummy;
-    if (dn == NULL) {
-        *why = "no DN to fill";
-        errno = EINVAL;
-        return -1;
-    }
-    dn->n = 0;
-    dn->rdn = NULL;
     if (s == NULL || s[strspn(s, " ")] == '\0') {
         *why = "empty DN";
         errno = EINVAL;
@@ -419,11 +415,9 @@ cert_dn_parse_config(const char *s, struct cert_dn *dn, const char **why)
     }
     s += strspn(s, " ");
     if (*s == '/')
-        return cert_dn_parse_oneline(s, dn, why);
-    if ((rc = dn_parse_4514(s, dn, why)) < 0) {
-        cert_dn_free(dn);
-        return rc;
-    }
+        return dn_parse_oneline(s, dn, why);
+    if (dn_parse_4514(s, dn, why) < 0)
+        return -1;
     /* Reverse every attribute, not RDN by RDN: that is what OpenSSL's own RFC 2253
      * printer does with multi-valued RDNs, and administrators copy its output. */
     for (i = 0; i < dn->n / 2; i++) {
@@ -433,6 +427,12 @@ cert_dn_parse_config(const char *s, struct cert_dn *dn, const char **why)
         dn->rdn[dn->n - 1 - i] = t;
     }
     return 0;
+}
+
+int
+cert_dn_parse_config(const char *s, struct cert_dn *dn, const char **why)
+{
+    return dn_parse(s, dn, why, dn_parse_either);
 }
 
 /* ---- attribute types ---- */
