@@ -737,6 +737,20 @@ ts_root_cmp(const void *a, const void *b, void *arg)
 
 static const char *const ts_no_names[1] = { NULL };
 
+/* Frees what ts_entry_fill allocated; the keys and names are borrowed. */
+static void
+ts_entries_free(struct ts_entry *e, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free(e[i].cn);
+        free(e[i].dn);
+        free(e[i].display);
+    }
+    free(e);
+}
+
 /*
  * Fill e from the union of the roots of the certificates in pairs[0..np).
  * mark (n entries, stamped with tag) and out (n entries) are scratch space.
@@ -840,14 +854,8 @@ ts_index(struct trust_store *ts, bool by_cn, struct ts_entry **entries, size_t *
     e = NULL;
     rc = 0;
 out:
-    if (e != NULL) {
-        for (i = 0; i < ne; i++) {
-            free(e[i].cn);
-            free(e[i].dn);
-            free(e[i].display);
-        }
-        free(e);
-    }
+    if (e != NULL)
+        ts_entries_free(e, ne);
     free(pairs);
     free(mark);
     free(out);
@@ -863,18 +871,8 @@ trust_store_free(struct trust_store *ts)
 
     if (ts == NULL)
         return;
-    for (i = 0; i < ts->n_cn; i++) {
-        free(ts->by_cn[i].cn);
-        free(ts->by_cn[i].dn);
-        free(ts->by_cn[i].display);
-    }
-    for (i = 0; i < ts->n_dn; i++) {
-        free(ts->by_dn[i].cn);
-        free(ts->by_dn[i].dn);
-        free(ts->by_dn[i].display);
-    }
-    free(ts->by_cn);
-    free(ts->by_dn);
+    ts_entries_free(ts->by_cn, ts->n_cn);
+    ts_entries_free(ts->by_dn, ts->n_dn);
     for (i = 0; i < ts->n; i++) {
         X509_free(ts->certs[i].x);
         free(ts->certs[i].cn);
