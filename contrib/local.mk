@@ -31,3 +31,6 @@ uninstall-connectors-conf:
 	fi
 
 .PHONY: install-connectors-conf uninstall-connectors-conf
+
+# The README's two commands (a newcomer's tarball must have them too).
+EXTRA_DIST += contrib/quickstart.sh

@@ -6,9 +6,9 @@
 #                                happened to each (replies, posture headers, log lines)
 #   contrib/quickstart.sh test   install build and test dependencies, build, and run every
 #                                suite (unit, tool, milter, end-to-end through real Postfix
-#                                and Sendmail, fuzz corpora replay; then unit and milter
-#                                suites again under ASan+UBSan and the milter suite under
-#                                valgrind); ends with "N passed, N failed"
+#                                and Sendmail, fuzz corpora replay; then all but end-to-end
+#                                again under ASan+UBSan, the daemon included, and the
+#                                milter suite under valgrind); ends with "N passed, N failed"
 # Nothing outside the build directories and /tmp is touched: no system Postfix is
 # configured, no service is started, no packet leaves loopback.
 set -euo pipefail
@@ -77,7 +77,8 @@ test)
     make -C "$top/_build" -j"$JOBS" check || rc=1
     logs=("$top/_build/test-suite.log")
     build "$top/_build-asan" --enable-sanitizers
-    say "unit, tool and milter suites under ASan+UBSan"
+    # tests/e2e steps aside in this build (configure.ac: SANITIZERS)
+    say "unit, tool, milter, fuzz replay and bench smoke suites under ASan+UBSan"
     make -C "$top/_build-asan" -j"$JOBS" check \
         TEST_SUITE_LOG=test-suite-asan.log || rc=1
     logs+=("$top/_build-asan/test-suite-asan.log")

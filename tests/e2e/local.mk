@@ -3,10 +3,14 @@
 # They need root, postfix and swaks (sendmail: also m4, libwrap0 and apt-get download);
 # without them they print a TAP "1..0 # SKIP <reason>" instead of failing.
 E2E_TESTS = tests/e2e/postfix.sh tests/e2e/sendmail.sh
-# Under ASan+UBSan they prove nothing the milter suites do not, and take minutes.
+# Under ASan+UBSan they prove nothing the milter suites do not, and take minutes;
+# make distcheck configures with --disable-e2e for the same reason.
 if !SANITIZERS
+if ENABLE_E2E
 TESTS += $(E2E_TESTS)
 endif
+endif
+AM_DISTCHECK_CONFIGURE_FLAGS = --disable-e2e
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/e2e/matrix.sh tests/e2e/held-session.sh \
 	tests/e2e/connectors.yaml.in tests/e2e/demo.sh tests/e2e/demo.yaml.in
 
