@@ -425,20 +425,6 @@ out:
 
 /* ---- names ---- */
 
-static void
-ts_free_dn(struct cert_dn *dn)
-{
-    size_t i;
-
-    for (i = 0; i < dn->n; i++) {
-        free(dn->rdn[i].type);
-        free(dn->rdn[i].value);
-    }
-    free(dn->rdn);
-    dn->rdn = NULL;
-    dn->n = 0;
-}
-
 /* Type name as OpenSSL prints it ("CN", "O"), dotted OID when it has none. */
 static char *
 ts_type_name(const ASN1_OBJECT *obj)
@@ -518,7 +504,7 @@ ts_names(X509 *x, char **cn, char **dn, bool *name_ok)
         goto out;
     rc = 0;
 out:
-    ts_free_dn(&d);
+    cert_dn_free(&d);
     if (rc < 0) {
         free(*cn);
         free(*dn);
