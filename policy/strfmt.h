@@ -7,10 +7,20 @@
 #define STRFMT_H
 
 #include <stdarg.h>
+#include <stdlib.h>
+
+/* gcc 11 and later can tie the result to free(), which lets gcc -fanalyzer
+ * follow the string across files (without it, it mistakes the NULL of a failed
+ * call for a pointer already freed); clang knows only the plain form. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#define STRFMT_ALLOC __attribute__((malloc, malloc(free, 1)))
+#else
+#define STRFMT_ALLOC __attribute__((malloc))
+#endif
 
 /* New NUL-terminated string, or NULL when out of memory or on a format error. */
-char *strfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *strfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2))) STRFMT_ALLOC;
 /* The same with a va_list, which is left for the caller to va_end. */
-char *vstrfmt(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+char *vstrfmt(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0))) STRFMT_ALLOC;
 
 #endif
