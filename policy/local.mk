@@ -11,7 +11,7 @@ policy_libpolicy_a_SOURCES = \
 	policy/facts.c \
 	policy/match_domain.c policy/match_domain.h \
 	policy/match_addr.c policy/match_addr.h \
-	policy/id_span.c \
+	policy/id_span.c policy/id_list.c policy/id_list.h \
 	policy/tls_facts.c policy/tls_facts.h \
 	policy/cert_name.c policy/cert_name.h \
 	policy/trust_store.c policy/trust_store.h

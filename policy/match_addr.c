@@ -6,6 +6,7 @@
  * table at once); never logs or exits.
  */
 #include "match_addr.h"
+#include "id_list.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -192,19 +193,10 @@ struct addr_node {
 _Static_assert(sizeof(struct addr_node) == 32, "a trie node should stay 32 bytes");
 
 /* One id is stored inline because most prefixes belong to one connector. */
-struct addr_list {
-    uint32_t n, cap;              /* cap == 1: the id is inline */
-    union {
-        uint32_t one;
-        uint32_t *many;
-    } ids;
-    bool sorted;                  /* ids strictly ascending so far */
-};
-
 struct addr_table {
     struct addr_node *pool;
     uint32_t npool, cap;          /* pool[0] unused */
-    struct addr_list *lists;
+    struct id_list *lists;
     uint32_t nlists, lists_cap;   /* lists[0] unused; nlists - 1 prefixes */
     uint32_t root;
     bool frozen;
@@ -222,8 +214,7 @@ addr_table_free(struct addr_table *t)
     if (t == NULL)
         return;
     for (uint32_t i = 1; i < t->nlists; i++)
-        if (t->lists[i].cap > 1)
-            free(t->lists[i].ids.many);
+        id_list_free(&t->lists[i]);
     free(t->lists);
     free(t->pool);
     free(t);
@@ -397,53 +388,6 @@ addr_insert(struct addr_table *t, const struct addr_key *key, unsigned plen)
 #undef LINK
 }
 
-static uint32_t *
-addr_ids(struct addr_list *l)
-{
-    return l->cap == 1 ? &l->ids.one : l->ids.many;
-}
-
-static int
-addr_push_id(struct addr_list *l, uint32_t id)
-{
-    int rc = -1;
-
-    if (l->n > 0) {
-        uint32_t last = addr_ids(l)[l->n - 1];
-
-        if (last == id) {
-            rc = 0;               /* same connector listing a prefix twice */
-            goto out;
-        }
-        if (id < last)
-            l->sorted = false;    /* repaired in freeze */
-    }
-    if (l->n == l->cap) {
-        uint32_t *v;
-        uint32_t cap;
-
-        if (l->cap == 0 || l->cap > UINT32_MAX / 2)
-            goto out;
-        cap = l->cap * 2;
-        if (l->cap == 1) {
-            v = malloc(cap * sizeof(*v));
-            if (v == NULL)
-                goto out;
-            v[0] = l->ids.one;
-        } else {
-            v = realloc(l->ids.many, cap * sizeof(*v));
-            if (v == NULL)
-                goto out;
-        }
-        l->ids.many = v;
-        l->cap = cap;
-    }
-    addr_ids(l)[l->n++] = id;
-    rc = 0;
-out:
-    return rc;
-}
-
 int
 addr_table_add(struct addr_table *t, const char *cidr, uint32_t id)
 {
@@ -464,7 +408,7 @@ addr_table_add(struct addr_table *t, const char *cidr, uint32_t id)
     if (t->pool[nd].list == 0) {
         /* a new prefix, or glue that a connector now names */
         void *v = t->lists;
-        struct addr_list *l;
+        struct id_list *l;
 
         if (t->nlists == 0)
             t->nlists = 1;        /* index 0 is "no list" */
@@ -472,41 +416,12 @@ addr_table_add(struct addr_table *t, const char *cidr, uint32_t id)
             goto out;
         t->lists = v;
         l = &t->lists[t->nlists];
-        l->n = 0;
-        l->cap = 1;
-        l->sorted = true;
+        id_list_init(l);
         t->pool[nd].list = t->nlists++;
     }
-    rc = addr_push_id(&t->lists[t->pool[nd].list], id);
+    rc = id_list_push(&t->lists[t->pool[nd].list], id);
 out:
     return rc;
-}
-
-static int
-addr_cmp_id(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-    return (x > y) - (x < y);
-}
-
-/*
- * Sort what arrived out of order and drop repeats. Spare room from doubling
- * is kept: it is at most the list's own size, and most lists are one inline id.
- */
-static void
-addr_ids_finish(struct addr_list *l)
-{
-    if (!l->sorted) {
-        uint32_t *v = addr_ids(l), n = 0;
-
-        qsort(v, l->n, sizeof(*v), addr_cmp_id);
-        for (uint32_t j = 0; j < l->n; j++)
-            if (n == 0 || v[n - 1] != v[j])
-                v[n++] = v[j];
-        l->n = n;
-        l->sorted = true;
-    }
 }
 
 int
@@ -515,7 +430,7 @@ addr_table_freeze(struct addr_table *t)
     if (t == NULL)
         return -1;
     for (uint32_t i = 1; i < t->nlists; i++)
-        addr_ids_finish(&t->lists[i]);
+        id_list_finish(&t->lists[i]);
     /* Best effort: give back what doubling over-allocated. */
     if (t->npool > 0 && t->npool < t->cap) {
         struct addr_node *p = realloc(t->pool, (size_t)t->npool * sizeof(*p));
@@ -526,7 +441,7 @@ addr_table_freeze(struct addr_table *t)
         }
     }
     if (t->nlists > 0 && t->nlists < t->lists_cap) {
-        struct addr_list *p = realloc(t->lists, (size_t)t->nlists * sizeof(*p));
+        struct id_list *p = realloc(t->lists, (size_t)t->nlists * sizeof(*p));
 
         if (p != NULL) {
             t->lists = p;
@@ -559,11 +474,10 @@ addr_table_lookup(const struct addr_table *t, const unsigned char ip[16],
         if (addr_common(&k, &nd->key, nd->plen) < nd->plen)
             break;
         if (nd->list != 0) {
-            const struct addr_list *l = &t->lists[nd->list];
+            const struct id_list *l = &t->lists[nd->list];
 
             if (l->n > 0) {
-                spans[nspans].ids = l->cap == 1 ? &l->ids.one : l->ids.many;
-                spans[nspans].n = l->n;
+                spans[nspans] = id_list_span(l);
                 nspans++;
             }
         }

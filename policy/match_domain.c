@@ -6,6 +6,7 @@
  * threads at once after freeze); never logs or exits.
  */
 #include "match_domain.h"
+#include "id_list.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -24,12 +25,7 @@ struct dom_entry {
     uint32_t key_off;             /* offset of the key in the arena */
     uint16_t key_len;
     uint8_t  wild;                /* 1 for "*.key" */
-    uint8_t  sorted;              /* ids strictly ascending so far */
-    uint32_t n, cap;              /* cap == 1: the id is inline */
-    union {
-        uint32_t one;
-        uint32_t *many;
-    } ids;
+    struct id_list ids;
 };
 
 /*
@@ -139,8 +135,7 @@ domain_table_free(struct domain_table *t)
     if (t == NULL)
         return;
     for (size_t i = 0; i < t->used; i++)
-        if (t->ent[i].cap > 1)
-            free(t->ent[i].ids.many);
+        id_list_free(&t->ent[i].ids);
     free(t->ent);
     free(t->slot);
     free(t->arena);
@@ -276,53 +271,6 @@ out:
     return rc;
 }
 
-static uint32_t *
-dom_ids(struct dom_entry *e)
-{
-    return e->cap == 1 ? &e->ids.one : e->ids.many;
-}
-
-static int
-dom_push_id(struct dom_entry *e, uint32_t id)
-{
-    int rc = -1;
-
-    if (e->n > 0) {
-        uint32_t last = dom_ids(e)[e->n - 1];
-
-        if (last == id) {
-            rc = 0;               /* same connector listing a pattern twice */
-            goto out;
-        }
-        if (id < last)
-            e->sorted = 0;        /* repaired in freeze */
-    }
-    if (e->n == e->cap) {
-        uint32_t *v;
-        uint32_t cap;
-
-        if (e->cap == 0 || e->cap > UINT32_MAX / 2)
-            goto out;
-        cap = e->cap * 2;
-        if (e->cap == 1) {
-            v = malloc(cap * sizeof(*v));
-            if (v == NULL)
-                goto out;
-            v[0] = e->ids.one;
-        } else {
-            v = realloc(e->ids.many, cap * sizeof(*v));
-            if (v == NULL)
-                goto out;
-        }
-        e->ids.many = v;
-        e->cap = cap;
-    }
-    dom_ids(e)[e->n++] = id;
-    rc = 0;
-out:
-    return rc;
-}
-
 int
 domain_table_add(struct domain_table *t, const char *pattern, uint32_t id)
 {
@@ -381,41 +329,12 @@ domain_table_add(struct domain_table *t, const char *pattern, uint32_t id)
         e->key_off = off;
         e->key_len = (uint16_t)len;
         e->wild = (uint8_t)wild;
-        e->sorted = 1;
-        e->n = 0;
-        e->cap = 1;
+        id_list_init(&e->ids);
         t->used++;
     }
-    rc = dom_push_id(e, id);
+    rc = id_list_push(&e->ids, id);
 out:
     return rc;
-}
-
-static int
-dom_cmp_id(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-    return (x > y) - (x < y);
-}
-
-/*
- * Sort what arrived out of order and drop repeats. Spare room from doubling
- * is kept: it is at most the list's own size, and most lists are one inline id.
- */
-static void
-dom_ids_finish(struct dom_entry *e)
-{
-    if (!e->sorted) {
-        uint32_t *v = dom_ids(e), n = 0;
-
-        qsort(v, e->n, sizeof(*v), dom_cmp_id);
-        for (uint32_t j = 0; j < e->n; j++)
-            if (n == 0 || v[n - 1] != v[j])
-                v[n++] = v[j];
-        e->n = n;
-        e->sorted = 1;
-    }
 }
 
 int
@@ -424,7 +343,7 @@ domain_table_freeze(struct domain_table *t)
     if (t == NULL)
         return -1;
     for (size_t i = 0; i < t->used; i++)
-        dom_ids_finish(&t->ent[i]);
+        id_list_finish(&t->ent[i].ids);
     /* Best effort: give back what doubling over-allocated. */
     if (t->used > 0 && t->used < t->ent_cap) {
         struct dom_entry *v = realloc(t->ent, t->used * sizeof(*v));
@@ -500,9 +419,8 @@ domain_table_lookup(const struct domain_table *t, const char *name, size_t len,
         /* At a dot, h covers name[i..len): the suffix a "*.suffix" would name. */
         if (name[i - 1] == '.') {
             e = dom_find(t, dom_hash_final(h, 1), name + i, len - i, 1);
-            if (e != NULL && e->n > 0) {
-                spans[nspans].ids = e->cap == 1 ? &e->ids.one : e->ids.many;
-                spans[nspans].n = e->n;
+            if (e != NULL && e->ids.n > 0) {
+                spans[nspans] = id_list_span(&e->ids);
                 if (++nspans == max)
                     return nspans;
             }
@@ -510,9 +428,8 @@ domain_table_lookup(const struct domain_table *t, const char *name, size_t len,
         h = dom_hash_step(h, (unsigned char)name[i - 1]);
     }
     e = dom_find(t, dom_hash_final(h, 0), name, len, 0);
-    if (e != NULL && e->n > 0) {
-        spans[nspans].ids = e->cap == 1 ? &e->ids.one : e->ids.many;
-        spans[nspans].n = e->n;
+    if (e != NULL && e->ids.n > 0) {
+        spans[nspans] = id_list_span(&e->ids);
         nspans++;
     }
     return nspans;
