@@ -217,13 +217,14 @@ if [ -x "$DAEMON" ] && [ -f "$TRUST" ]; then
 			notok "daemon, plain partner mail: rc=$rc rcpt_refused=$refused, want >0" "$T/d1.out"
 		fi
 		"$B/milterload" -s "unix:$T/d.sock" -c 4 -n 2 -m 2 -t 20 --mix tls=1 \
-			--domains 100 --hit 50 >"$T/d2.out" 2>&1
+			--domains 100 --hit 50 --forged-header >"$T/d2.out" 2>&1
 		rc=$?
 		hdr=$(field addheader "$T/d2.out")
-		if [ $rc = 0 ] && [ "${hdr:-0}" -gt 0 ]; then
-			ok "milterload sees the posture header added at end of message ($hdr)"
+		chg=$(field chgheader "$T/d2.out")
+		if [ $rc = 0 ] && [ "${hdr:-0}" -gt 0 ] && [ "${chg:-0}" -gt 0 ]; then
+			ok "milterload sees the posture header added ($hdr) and forged copies removed ($chg)"
 		else
-			notok "daemon, TLS mail: rc=$rc addheader=$hdr, want >0" "$T/d2.out"
+			notok "daemon, TLS mail: rc=$rc addheader=$hdr chgheader=$chg, want >0" "$T/d2.out"
 		fi
 		"$B/milterload" -s "unix:$T/d.sock" -c 2 -m 2 -t 20 --mix tls=1,sendmail=1 \
 			--macro-size 60000 >"$T/d3.out" 2>&1
