@@ -398,9 +398,13 @@ sfsistat
 session_header(SMFICTX *ctx, struct session *s, const char *name, const char *value)
 {
     const struct policy_settings *st;
+    const char *qid;
     size_t *nv, ncap;
 
-    (void)ctx;
+    /* Postfix's queue id arrives with DATA: keep it for a message the client
+     * abandons before its end (its JSON line then names it) */
+    if (s->qid == NULL && s->in_msg && (qid = macros_queue_id(ctx)) != NULL)
+        s->qid = strdup(qid);
     if (name == NULL || s->policy == NULL)
         return SMFIS_CONTINUE;
     st = policy_settings(s->policy);

@@ -25,6 +25,7 @@
 #include "posture_log.h"
 #include "reload.h"
 #include "session.h"
+#include "table_test.h"
 
 /* ------------------------------------------------------------ policies */
 
@@ -634,7 +635,7 @@ run_scenario(void **state)
 
 /* ------------------------------------------------------------ JSON per transaction */
 
-enum txn_end { END_ABORT, END_CLOSE, END_NEWMAIL, END_EOM_ABORT };
+enum txn_end { END_ABORT, END_CLOSE, END_NEWMAIL, END_EOM_ABORT, END_HDR_ABORT };
 
 struct txn_row {
     const char *name;
@@ -694,6 +695,10 @@ static const struct txn_row txn_rows[] = {
       CFG_JSON, m_pf_plain, "mx.other.test", "203.0.113.5", "<s@other.test>", NULL,
       { "r@example.test" }, END_EOM_ABORT, 1,
       { "\"queue_id\":\"QEOM\",\"delivered\":true" }, "\"delivered\":false", NULL },
+    { "json: a message abandoned in DATA keeps the queue id Postfix sent with the headers",
+      CFG_JSON, m_pf_plain, "mx.other.test", "203.0.113.5", "<s@other.test>", NULL,
+      { "r@example.test" }, END_HDR_ABORT, 1,
+      { "\"queue_id\":\"QHDR\",\"delivered\":false", "\"rcpts\":1," }, NULL, NULL },
     { "json: MAIL without recipients, then abort: no line",
       CFG_JSON, m_pf_plain, "mx.other.test", "203.0.113.5", "<s@other.test>", NULL,
       { NULL }, END_ABORT, 0, { NULL }, NULL, NULL },
@@ -776,6 +781,16 @@ run_txn(void **state)
         fake_macro(ctx, "i", "QNEW");
         assert_int_equal(callbacks_eom(ctx), SMFIS_CONTINUE);
         break;
+    case END_HDR_ABORT: {
+        char hname[] = "Subject", hval[] = " hi";
+
+        ctx->stage = FAKE_HEADER;
+        fake_macro(ctx, "i", "QHDR");
+        assert_int_equal(callbacks_header(ctx, hname, hval), SMFIS_CONTINUE);
+        ctx->stage = FAKE_ABORT;
+        assert_int_equal(callbacks_abort(ctx), SMFIS_CONTINUE);
+        break;
+    }
     case END_EOM_ABORT:
         ctx->stage = FAKE_EOM;
         fake_macro(ctx, "i", "QEOM");
@@ -1457,31 +1472,15 @@ main(void)
         { "8 threads x 200 JSON lines never interleave", test_json_concurrent },
         { "reload: good file swapped in, broken file keeps the old policy", test_reload_now },
     };
-    size_t n = NROWS(scenarios) + NROWS(txn_rows) + NROWS(nego_rows) + NROWS(singles) +
-               NROWS(esc_rows) + NROWS(ar_rows) + NROWS(reply_rows);
-    struct CMUnitTest *t = calloc(n, sizeof *t);
-    size_t i, k = 0;
-    int rc;
+    struct table_tests tt = { 0 };
 
-    if (t == NULL)
-        return 1;
-#define ADD(nm, f, st) do { t[k].name = (nm); t[k].test_func = (f); \
-                            t[k].initial_state = (void *)(uintptr_t)(st); k++; } while (0)
-    for (i = 0; i < NROWS(scenarios); i++)
-        ADD(scenarios[i].name, run_scenario, &scenarios[i]);
-    for (i = 0; i < NROWS(txn_rows); i++)
-        ADD(txn_rows[i].name, run_txn, &txn_rows[i]);
-    for (i = 0; i < NROWS(nego_rows); i++)
-        ADD(nego_rows[i].name, run_nego, &nego_rows[i]);
-    for (i = 0; i < NROWS(singles); i++)
-        ADD(singles[i].name, singles[i].fn, NULL);
-    for (i = 0; i < NROWS(esc_rows); i++)
-        ADD(esc_rows[i].name, run_esc, &esc_rows[i]);
-    for (i = 0; i < NROWS(ar_rows); i++)
-        ADD(ar_rows[i].name, run_ar, &ar_rows[i]);
-    for (i = 0; i < NROWS(reply_rows); i++)
-        ADD(reply_rows[i].name, run_reply, &reply_rows[i]);
-    rc = _cmocka_run_group_tests("milter_callbacks", t, k, load_configs, free_configs);
-    free(t);
-    return rc;
+    TABLE_TEST_ROWS(&tt, scenarios, name, run_scenario);
+    TABLE_TEST_ROWS(&tt, txn_rows, name, run_txn);
+    TABLE_TEST_ROWS(&tt, nego_rows, name, run_nego);
+    for (size_t i = 0; i < NROWS(singles); i++)
+        table_test_add(&tt, singles[i].name, singles[i].fn, NULL);
+    TABLE_TEST_ROWS(&tt, esc_rows, name, run_esc);
+    TABLE_TEST_ROWS(&tt, ar_rows, name, run_ar);
+    TABLE_TEST_ROWS(&tt, reply_rows, name, run_reply);
+    return table_test_run(&tt, "milter_callbacks", load_configs, free_configs);
 }
