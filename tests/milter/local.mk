@@ -8,7 +8,7 @@ tests_milter_test_callbacks_SOURCES = \
 	tests/milter/test_callbacks.c \
 	tests/milter/fake_milter.c tests/milter/fake_milter.h
 tests_milter_test_callbacks_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(MILTER_CFLAGS) \
-	-I$(top_srcdir)/milter -I$(top_srcdir)/tests/milter
+	-I$(top_srcdir)/milter -I$(top_srcdir)/tests/milter -I$(top_srcdir)/tests/unit
 # libmilterd.a without -lmilter: fake_milter.c provides the smfi_* symbols.
 tests_milter_test_callbacks_LDADD = milter/libmilterd.a $(POLICY_LIBS) $(CMOCKA_LIBS) \
 	$(PTHREAD_LIBS)

@@ -6,7 +6,7 @@ check_PROGRAMS += tests/tools/test_json_out
 TESTS += tests/tools/test_json_out
 tests_tools_test_json_out_SOURCES = tests/tools/test_json_out.c tools/json_out.c tools/json_out.h
 tests_tools_test_json_out_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools
-tests_tools_test_json_out_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_tools_test_json_out_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/tests/unit
 tests_tools_test_json_out_LDADD = $(CMOCKA_LIBS)
 endif
 # The tool end to end; needs tools/tlspolicy, the test PKI and python3 (to read

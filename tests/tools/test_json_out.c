@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "json_out.h"
+#include "table_test.h"
 
 #define S(lit) lit, sizeof(lit) - 1
 
@@ -317,37 +318,18 @@ test_doc(void **state)
 int
 main(void)
 {
-    static struct CMUnitTest tests[2 * NESC + NUTF8 + NDOC];
     static char dupnames[NESC][128];
-    size_t i, n = 0;
+    struct table_tests tt = { 0 };
 
-    for (i = 0; i < NESC; i++) {
-        tests[n].name = esc_cases[i].name;
-        tests[n].test_func = test_escape;
-        tests[n].initial_state = (void *)(uintptr_t)&esc_cases[i];
-        n++;
-    }
-    for (i = 0; i < NESC; i++) {
+    TABLE_TEST_ROWS(&tt, esc_cases, name, test_escape);
+    for (size_t i = 0; i < NESC; i++) {
         int w = snprintf(dupnames[i], sizeof(dupnames[i]), "escape_dup: %s",
                          esc_cases[i].name + strlen("escape: "));
         if (w < 0 || (size_t)w >= sizeof(dupnames[i]))
             return 1;
-        tests[n].name = dupnames[i];
-        tests[n].test_func = test_escape_dup;
-        tests[n].initial_state = (void *)(uintptr_t)&esc_cases[i];
-        n++;
+        table_test_add(&tt, dupnames[i], test_escape_dup, &esc_cases[i]);
     }
-    for (i = 0; i < NUTF8; i++) {
-        tests[n].name = utf8_cases[i].name;
-        tests[n].test_func = test_utf8;
-        tests[n].initial_state = (void *)(uintptr_t)&utf8_cases[i];
-        n++;
-    }
-    for (i = 0; i < NDOC; i++) {
-        tests[n].name = doc_cases[i].name;
-        tests[n].test_func = test_doc;
-        tests[n].initial_state = (void *)(uintptr_t)&doc_cases[i];
-        n++;
-    }
-    return cmocka_run_group_tests_name("json_out", tests, NULL, NULL);
+    TABLE_TEST_ROWS(&tt, utf8_cases, name, test_utf8);
+    TABLE_TEST_ROWS(&tt, doc_cases, name, test_doc);
+    return table_test_run(&tt, "json_out", NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "cert_name.h"
+#include "table_test.h"
 
 #define S(lit) lit, sizeof(lit) - 1
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -568,37 +569,16 @@ test_pattern(void **state)
 int
 main(void)
 {
-    static struct CMUnitTest tests[N(xtext_cases) + N(oneline_cases) + 2 + N(config_cases) +
-                                   N(canon_cases) + N(get_cases) + N(match_cases) +
-                                   N(pattern_cases)];
-    size_t i, n = 0;
+    struct table_tests tt = { 0 };
 
-#define ADD(table, fn)                                   \
-    for (i = 0; i < N(table); i++) {                     \
-        tests[n].name = table[i].name;                   \
-        tests[n].test_func = fn;                         \
-        tests[n].initial_state = STATE(&table[i]);       \
-        tests[n].setup_func = NULL;                      \
-        tests[n].teardown_func = NULL;                   \
-        n++;                                             \
-    }
-    ADD(xtext_cases, test_xtext);
-    ADD(oneline_cases, test_oneline);
-    tests[n].name = "oneline: 64 attributes accepted";
-    tests[n].test_func = test_oneline_limit;
-    tests[n].initial_state = STATE(64);
-    n++;
-    tests[n].name = "oneline: 65 attributes refused";
-    tests[n].test_func = test_oneline_limit;
-    tests[n].initial_state = STATE(65);
-    n++;
-    ADD(config_cases, test_config);
-    ADD(canon_cases, test_canonical);
-    ADD(get_cases, test_get);
-    ADD(match_cases, test_match);
-    ADD(pattern_cases, test_pattern);
-#undef ADD
-    if (n != N(tests))
-        return 1;
-    return cmocka_run_group_tests_name("cert_name", tests, NULL, NULL);
+    TABLE_TEST_ROWS(&tt, xtext_cases, name, test_xtext);
+    TABLE_TEST_ROWS(&tt, oneline_cases, name, test_oneline);
+    table_test_add(&tt, "oneline: 64 attributes accepted", test_oneline_limit, STATE(64));
+    table_test_add(&tt, "oneline: 65 attributes refused", test_oneline_limit, STATE(65));
+    TABLE_TEST_ROWS(&tt, config_cases, name, test_config);
+    TABLE_TEST_ROWS(&tt, canon_cases, name, test_canonical);
+    TABLE_TEST_ROWS(&tt, get_cases, name, test_get);
+    TABLE_TEST_ROWS(&tt, match_cases, name, test_match);
+    TABLE_TEST_ROWS(&tt, pattern_cases, name, test_pattern);
+    return table_test_run(&tt, "cert_name", NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "policy.h"
+#include "table_test.h"
 #include "tls_facts.h"
 
 #define NOPE ((const char *)1)          /* expected: field is NULL */
@@ -265,17 +266,10 @@ empty_macros(void **state)
 int
 main(void)
 {
-    size_t n = sizeof(rows) / sizeof(rows[0]);
-    struct CMUnitTest *t = calloc(n + 2, sizeof(*t));
-    int rc;
+    struct table_tests tt = { 0 };
 
-    if (t == NULL)
-        return 1;
-    for (size_t i = 0; i < n; i++)
-        t[i] = (struct CMUnitTest){ rows[i].name, run_row, NULL, NULL, (void *)(uintptr_t)&rows[i] };
-    t[n] = (struct CMUnitTest)cmocka_unit_test(oversized_macros);
-    t[n + 1] = (struct CMUnitTest)cmocka_unit_test(empty_macros);
-    rc = _cmocka_run_group_tests("facts", t, n + 2, NULL, NULL);
-    free(t);
-    return rc;
+    TABLE_TEST_ROWS(&tt, rows, name, run_row);
+    TABLE_TEST_FN(&tt, oversized_macros);
+    TABLE_TEST_FN(&tt, empty_macros);
+    return table_test_run(&tt, "facts", NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "policy.h"
+#include "table_test.h"
 
 static const char policy_text[] =
     "version: 1\n"
@@ -420,17 +421,10 @@ many_connectors(void **state)
 int
 main(void)
 {
-    size_t n = sizeof(rows) / sizeof(rows[0]);
-    struct CMUnitTest *t = calloc(n + 2, sizeof(*t));
-    int rc;
+    struct table_tests tt = { 0 };
 
-    if (t == NULL)
-        return 1;
-    for (size_t i = 0; i < n; i++)
-        t[i] = (struct CMUnitTest){ rows[i].name, run_row, NULL, NULL, (void *)(uintptr_t)&rows[i] };
-    t[n] = (struct CMUnitTest)cmocka_unit_test(reply_text);
-    t[n + 1] = (struct CMUnitTest)cmocka_unit_test(many_connectors);
-    rc = _cmocka_run_group_tests("policy_eval", t, n + 2, setup, teardown);
-    free(t);
-    return rc;
+    TABLE_TEST_ROWS(&tt, rows, name, run_row);
+    TABLE_TEST_FN(&tt, reply_text);
+    TABLE_TEST_FN(&tt, many_connectors);
+    return table_test_run(&tt, "policy_eval", setup, teardown);
 }

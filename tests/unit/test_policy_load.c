@@ -27,6 +27,7 @@
 #include "match_addr.h"
 #include "match_domain.h"
 #include "tls_facts.h"
+#include "table_test.h"
 
 #define SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
@@ -1064,32 +1065,27 @@ test_bad_files_listed(void **state)
 int
 main(void)
 {
-    static const struct CMUnitTest others[] = {
-        cmocka_unit_test(test_bad_files_listed),
-        cmocka_unit_test(test_full),
-        cmocka_unit_test(test_minimal),
-        cmocka_unit_test(test_connector_defaults),
-        cmocka_unit_test(test_dn_issuers),
-        cmocka_unit_test(test_warnings),
-        cmocka_unit_test(test_single_strings),
-        cmocka_unit_test(test_require_any),
-        cmocka_unit_test(test_example),
-        cmocka_unit_test(test_relative_to_file),
-        cmocka_unit_test(test_missing_file),
-        cmocka_unit_test(test_too_large),
-        cmocka_unit_test(test_several_errors_in_order),
-        cmocka_unit_test(test_syntax_error_alone),
-        cmocka_unit_test(test_diags_appended),
-        cmocka_unit_test(test_generated),
-        cmocka_unit_test(test_refcount),
-        cmocka_unit_test(test_enum_names),
-    };
-    /* One TAP line per bad file, named after it. */
-    struct CMUnitTest tests[NBAD + sizeof(others) / sizeof(others[0])];
+    struct table_tests tt = { 0 };
 
-    for (size_t i = 0; i < NBAD; i++)
-        tests[i] = (struct CMUnitTest){ bad_cases[i].file, test_bad, NULL, NULL,
-                                        &bad_cases[i] };
-    memcpy(tests + NBAD, others, sizeof(others));
-    return cmocka_run_group_tests_name("policy_load", tests, NULL, NULL);
+    /* One TAP line per bad file, named after it. */
+    TABLE_TEST_ROWS(&tt, bad_cases, file, test_bad);
+    TABLE_TEST_FN(&tt, test_bad_files_listed);
+    TABLE_TEST_FN(&tt, test_full);
+    TABLE_TEST_FN(&tt, test_minimal);
+    TABLE_TEST_FN(&tt, test_connector_defaults);
+    TABLE_TEST_FN(&tt, test_dn_issuers);
+    TABLE_TEST_FN(&tt, test_warnings);
+    TABLE_TEST_FN(&tt, test_single_strings);
+    TABLE_TEST_FN(&tt, test_require_any);
+    TABLE_TEST_FN(&tt, test_example);
+    TABLE_TEST_FN(&tt, test_relative_to_file);
+    TABLE_TEST_FN(&tt, test_missing_file);
+    TABLE_TEST_FN(&tt, test_too_large);
+    TABLE_TEST_FN(&tt, test_several_errors_in_order);
+    TABLE_TEST_FN(&tt, test_syntax_error_alone);
+    TABLE_TEST_FN(&tt, test_diags_appended);
+    TABLE_TEST_FN(&tt, test_generated);
+    TABLE_TEST_FN(&tt, test_refcount);
+    TABLE_TEST_FN(&tt, test_enum_names);
+    return table_test_run(&tt, "policy_load", NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "tls_facts.h"
+#include "table_test.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define STATE(p) ((void *)(uintptr_t)(p))
@@ -256,30 +257,13 @@ test_cipher_null_info(void **state)
 int
 main(void)
 {
-    static struct CMUnitTest tests[1 + N(version_cases) + N(vname_cases) + 1 + N(cipher_cases) + 1];
-    size_t i, n = 0;
+    struct table_tests tt = { 0 };
 
-    tests[n].name = "cipher: concurrent first lookups";
-    tests[n].test_func = test_cipher_race;
-    n++;
-#define ADD(table, fn)                                   \
-    for (i = 0; i < N(table); i++) {                     \
-        tests[n].name = table[i].name;                   \
-        tests[n].test_func = fn;                         \
-        tests[n].initial_state = STATE(&table[i]);       \
-        n++;                                             \
-    }
-    ADD(version_cases, test_version);
-    ADD(vname_cases, test_vname);
-    tests[n].name = "version: order SSLv3 < TLSv1 < ... < TLSv1.3";
-    tests[n].test_func = test_version_order;
-    n++;
-    ADD(cipher_cases, test_cipher);
-#undef ADD
-    tests[n].name = "cipher: info may be NULL";
-    tests[n].test_func = test_cipher_null_info;
-    n++;
-    if (n != N(tests))
-        return 1;
-    return cmocka_run_group_tests_name("tls_facts", tests, NULL, NULL);
+    table_test_add(&tt, "cipher: concurrent first lookups", test_cipher_race, NULL);
+    TABLE_TEST_ROWS(&tt, version_cases, name, test_version);
+    TABLE_TEST_ROWS(&tt, vname_cases, name, test_vname);
+    table_test_add(&tt, "version: order SSLv3 < TLSv1 < ... < TLSv1.3", test_version_order, NULL);
+    TABLE_TEST_ROWS(&tt, cipher_cases, name, test_cipher);
+    table_test_add(&tt, "cipher: info may be NULL", test_cipher_null_info, NULL);
+    return table_test_run(&tt, "tls_facts", NULL, NULL);
 }

@@ -29,6 +29,7 @@
 
 #include "cert_name.h"
 #include "trust_store.h"
+#include "table_test.h"
 
 #define SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 #define SYSTEM_DIR    "/etc/ssl/certs"
@@ -875,39 +876,18 @@ group_teardown(void **state)
     return 0;
 }
 
-#define NROWS(a) (sizeof (a) / sizeof (a)[0])
-
 int
 main(void)
 {
-    static const struct CMUnitTest fixed[] = {
-        cmocka_unit_test(test_ca_count),
-        cmocka_unit_test(test_root_names),
-        cmocka_unit_test(test_graph_ca_count),
-        cmocka_unit_test(test_system_bundle),
-    };
-    size_t n = NROWS(lookup_cases) + NROWS(store_cases) + NROWS(error_cases) +
-               NROWS(graph_cases) + NROWS(fixed), k = 0, i;
-    struct CMUnitTest *t = calloc(n, sizeof *t);
-    int rc;
+    struct table_tests tt = { 0 };
 
-    if (t == NULL)
-        return 1;
-    for (i = 0; i < NROWS(lookup_cases); i++)
-        t[k++] = (struct CMUnitTest){ lookup_cases[i].name, run_lookup, NULL, NULL,
-                                      (void *)(uintptr_t)&lookup_cases[i] };
-    for (i = 0; i < NROWS(store_cases); i++)
-        t[k++] = (struct CMUnitTest){ store_cases[i].name, run_store, NULL, NULL,
-                                      (void *)(uintptr_t)&store_cases[i] };
-    for (i = 0; i < NROWS(error_cases); i++)
-        t[k++] = (struct CMUnitTest){ error_cases[i].name, run_error, NULL, NULL,
-                                      (void *)(uintptr_t)&error_cases[i] };
-    for (i = 0; i < NROWS(graph_cases); i++)
-        t[k++] = (struct CMUnitTest){ graph_cases[i].name, run_graph, NULL, NULL,
-                                      (void *)(uintptr_t)&graph_cases[i] };
-    for (i = 0; i < NROWS(fixed); i++)
-        t[k++] = fixed[i];
-    rc = _cmocka_run_group_tests("trust_store", t, k, group_setup, group_teardown);
-    free(t);
-    return rc;
+    TABLE_TEST_ROWS(&tt, lookup_cases, name, run_lookup);
+    TABLE_TEST_ROWS(&tt, store_cases, name, run_store);
+    TABLE_TEST_ROWS(&tt, error_cases, name, run_error);
+    TABLE_TEST_ROWS(&tt, graph_cases, name, run_graph);
+    TABLE_TEST_FN(&tt, test_ca_count);
+    TABLE_TEST_FN(&tt, test_root_names);
+    TABLE_TEST_FN(&tt, test_graph_ca_count);
+    TABLE_TEST_FN(&tt, test_system_bundle);
+    return table_test_run(&tt, "trust_store", group_setup, group_teardown);
 }
