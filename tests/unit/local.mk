@@ -33,8 +33,9 @@ tests_unit_test_policy_eval_LDADD = $(UNIT_LDADD)
 endif
 # Test fixtures (PKI generator, connectors files) are shipped for make distcheck.
 EXTRA_DIST += tests/pki/mkpki.sh tests/unit/data
-# The row-table runner shared by the unit, milter and tools test programs.
-EXTRA_DIST += tests/unit/table_test.h
+# Test helpers: the row-table runner (unit, milter and tools tests) and what
+# the two match-index tests share.
+EXTRA_DIST += tests/unit/table_test.h tests/unit/match_test.h
 
 # A throw-away test PKI, generated once per build tree for the tests that need
 # real certificates (trust store, evaluator, milter, e2e).

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "match_addr.h"
+#include "match_test.h"
 
 #define MAX_SPANS 129
 
@@ -707,18 +708,6 @@ test_cidr_every_length(void **state)
 
 /* --- brute force -------------------------------------------------------- */
 
-static uint64_t rng_state;
-
-static uint32_t
-rng(void)
-{
-    /* xorshift64*: the same sequence on every libc, so failures reproduce */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (uint32_t)((rng_state * 2685821657736338717ULL) >> 32);
-}
-
 /* Keys come from a small space so prefixes nest and collide often: IPv4 in
  * 10.0-3.0-7.x, IPv6 in 2001:db8:0-3::0-15 and ::0-3. With miss set, probes
  * come from 172.16.x.x and 3fff::x, which no generated prefix covers (IPv4
@@ -878,30 +867,20 @@ test_bruteforce_random(void **state)
     addr_table_free(t);
 }
 
-/* Lookups after freeze run on many milter threads at once: each thread must
- * see exactly what a lone lookup sees (and TSan must see no write). */
-#define NTHREADS 4
 #define NTADDRS 64
 
-struct lookup_job {
+struct lookup_ctx {
     const struct addr_table *t;
     const unsigned char (*ips)[16];
-    const size_t *want;           /* spans per address from a lone lookup */
-    size_t bad;
 };
 
-static void *
-lookup_worker(void *arg)
+static size_t
+lookup_one(const void *ctx, size_t i)
 {
-    struct lookup_job *j = arg;
+    const struct lookup_ctx *c = ctx;
+    struct id_span sp[MAX_SPANS];
 
-    for (unsigned round = 0; round < 2000; round++)
-        for (size_t i = 0; i < NTADDRS; i++) {
-            struct id_span sp[MAX_SPANS];
-
-            j->bad += addr_table_lookup(j->t, j->ips[i], sp, MAX_SPANS) != j->want[i];
-        }
-    return NULL;
+    return addr_table_lookup(c->t, c->ips[i], sp, MAX_SPANS);
 }
 
 static void
@@ -910,8 +889,7 @@ test_concurrent_lookups(void **state)
     static unsigned char ips[NTADDRS][16];
     size_t want[NTADDRS], total = 0;
     struct addr_table *t = addr_table_new();
-    struct lookup_job jobs[NTHREADS];
-    pthread_t th[NTHREADS];
+    struct lookup_ctx ctx = { t, (const unsigned char (*)[16])ips };
 
     (void)state;
     assert_non_null(t);
@@ -939,15 +917,7 @@ test_concurrent_lookups(void **state)
         total += want[i];
     }
     assert_true(total > 0);
-    for (size_t k = 0; k < NTHREADS; k++) {
-        jobs[k] = (struct lookup_job){ t, (const unsigned char (*)[16])ips, want, 0 };
-        assert_int_equal(pthread_create(&th[k], NULL, lookup_worker, &jobs[k]), 0);
-    }
-    for (size_t k = 0; k < NTHREADS; k++) {
-        assert_int_equal(pthread_join(th[k], NULL), 0);
-        if (jobs[k].bad != 0)
-            fail_msg("thread %zu: got %zu lookups differing from a lone lookup", k, jobs[k].bad);
-    }
+    match_test_concurrent(lookup_one, &ctx, want, NTADDRS);
     addr_table_free(t);
 }
 

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "match_domain.h"
+#include "match_test.h"
 
 #define MAX_SPANS (DOMAIN_MAX_LABELS + 1)
 
@@ -89,6 +90,27 @@ build(const char *const *patterns, const uint32_t *ids, size_t n)
             fail_msg("add %s (id %u) failed", patterns[i], ids[i]);
     assert_int_equal(domain_table_freeze(t), 0);
     return t;
+}
+
+/* A name and the one connector id it must match, -1 for none. */
+struct name_id {
+    const char *name;
+    int id;
+};
+
+/* Each name must match exactly one pattern naming exactly that id, or none. */
+static void
+check_single_ids(const struct domain_table *t, const struct name_id *rows, size_t nrows)
+{
+    for (size_t i = 0; i < nrows; i++) {
+        struct id_span sp[MAX_SPANS];
+        size_t n = domain_table_lookup(t, rows[i].name, strlen(rows[i].name), sp, MAX_SPANS);
+        int got = n == 1 && sp[0].n == 1 ? (int)sp[0].ids[0] : -1;
+
+        if (n > 1 || got != rows[i].id)
+            fail_msg("\"%s\": got id %d (%zu spans), want %d", rows[i].name, got, n,
+                     rows[i].id);
+    }
 }
 
 static char *
@@ -342,10 +364,7 @@ test_case_insensitive(void **state)
 {
     static const char *const pats[] = { "Partner.Example", "*.MIXED.Test" };
     static const uint32_t ids[] = { 1, 2 };
-    static const struct {
-        const char *name;
-        int id;                   /* -1 = no match */
-    } rows[] = {
+    static const struct name_id rows[] = {
         { "partner.example", 1 },
         { "PARTNER.EXAMPLE", 1 },
         { "pArTnEr.eXaMpLe", 1 },
@@ -357,14 +376,7 @@ test_case_insensitive(void **state)
     struct domain_table *t = build(pats, ids, 2);
 
     (void)state;
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        struct id_span sp[MAX_SPANS];
-        size_t n = domain_table_lookup(t, rows[i].name, strlen(rows[i].name), sp, MAX_SPANS);
-        int got = n == 1 && sp[0].n == 1 ? (int)sp[0].ids[0] : -1;
-
-        if (n > 1 || got != rows[i].id)
-            fail_msg("%s: got id %d (%zu spans), want %d", rows[i].name, got, n, rows[i].id);
-    }
+    check_single_ids(t, rows, sizeof(rows) / sizeof(rows[0]));
     domain_table_free(t);
 }
 
@@ -373,10 +385,7 @@ test_trailing_dots(void **state)
 {
     static const char *const pats[] = { "dot.test.", "*.wild.test." };
     static const uint32_t ids[] = { 1, 2 };
-    static const struct {
-        const char *name;
-        int id;
-    } rows[] = {
+    static const struct name_id rows[] = {
         { "dot.test", 1 },
         { "dot.test.", 1 },
         { "dot.test..", -1 },
@@ -389,15 +398,7 @@ test_trailing_dots(void **state)
     struct domain_table *t = build(pats, ids, 2);
 
     (void)state;
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        struct id_span sp[MAX_SPANS];
-        size_t n = domain_table_lookup(t, rows[i].name, strlen(rows[i].name), sp, MAX_SPANS);
-        int got = n == 1 && sp[0].n == 1 ? (int)sp[0].ids[0] : -1;
-
-        if (n > 1 || got != rows[i].id)
-            fail_msg("\"%s\": got id %d (%zu spans), want %d", rows[i].name, got, n,
-                     rows[i].id);
-    }
+    check_single_ids(t, rows, sizeof(rows) / sizeof(rows[0]));
     /* "dot.test" and "dot.test." are one pattern */
     assert_int_equal(domain_table_add(t, "dot.test", 5), -1); /* frozen */
     domain_table_free(t);
@@ -684,10 +685,7 @@ test_unusual_but_valid_labels(void **state)
 {
     static const char *const pats[] = { "_mta-sts.partner.test", "*.-edge-.test", "xn--bcher-kva.test" };
     static const uint32_t ids[] = { 1, 2, 3 };
-    static const struct {
-        const char *name;
-        int id;
-    } rows[] = {
+    static const struct name_id rows[] = {
         { "_MTA-STS.partner.test", 1 },
         { "mta-sts.partner.test", -1 },
         { "a.-edge-.test", 2 },
@@ -697,14 +695,7 @@ test_unusual_but_valid_labels(void **state)
     struct domain_table *t = build(pats, ids, 3);
 
     (void)state;
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        struct id_span sp[MAX_SPANS];
-        size_t n = domain_table_lookup(t, rows[i].name, strlen(rows[i].name), sp, MAX_SPANS);
-        int got = n == 1 && sp[0].n == 1 ? (int)sp[0].ids[0] : -1;
-
-        if (n > 1 || got != rows[i].id)
-            fail_msg("%s: got id %d (%zu spans), want %d", rows[i].name, got, n, rows[i].id);
-    }
+    check_single_ids(t, rows, sizeof(rows) / sizeof(rows[0]));
     domain_table_free(t);
 }
 
@@ -745,18 +736,6 @@ test_hostile_names(void **state)
 }
 
 /* --- brute force -------------------------------------------------------- */
-
-static uint64_t rng_state;
-
-static uint32_t
-rng(void)
-{
-    /* xorshift64*: the same sequence on every libc, so failures reproduce */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (uint32_t)((rng_state * 2685821657736338717ULL) >> 32);
-}
 
 /* Patterns draw from the first NPATALPHA labels, names from all of them, so
  * some names end in a label no pattern knows and cannot match. */
@@ -885,31 +864,20 @@ test_bruteforce_random(void **state)
     domain_table_free(t);
 }
 
-/* Lookups after freeze run on many milter threads at once: each thread must
- * see exactly what a lone lookup sees (and TSan must see no write). */
-#define NTHREADS 4
 #define NTNAMES 64
 
-struct lookup_job {
+struct lookup_ctx {
     const struct domain_table *t;
     const char (*names)[80];
-    const size_t *want;           /* spans per name from a lone lookup */
-    size_t bad;
 };
 
-static void *
-lookup_worker(void *arg)
+static size_t
+lookup_one(const void *ctx, size_t i)
 {
-    struct lookup_job *j = arg;
+    const struct lookup_ctx *c = ctx;
+    struct id_span sp[MAX_SPANS];
 
-    for (unsigned round = 0; round < 2000; round++)
-        for (size_t i = 0; i < NTNAMES; i++) {
-            struct id_span sp[MAX_SPANS];
-            size_t n = domain_table_lookup(j->t, j->names[i], strlen(j->names[i]), sp, MAX_SPANS);
-
-            j->bad += n != j->want[i];
-        }
-    return NULL;
+    return domain_table_lookup(c->t, c->names[i], strlen(c->names[i]), sp, MAX_SPANS);
 }
 
 static void
@@ -918,8 +886,7 @@ test_concurrent_lookups(void **state)
     static char names[NTNAMES][80];
     size_t want[NTNAMES], total = 0;
     struct domain_table *t = domain_table_new();
-    struct lookup_job jobs[NTHREADS];
-    pthread_t th[NTHREADS];
+    struct lookup_ctx ctx = { t, (const char (*)[80])names };
 
     (void)state;
     assert_non_null(t);
@@ -940,15 +907,7 @@ test_concurrent_lookups(void **state)
         total += want[i];
     }
     assert_true(total > 0);
-    for (size_t k = 0; k < NTHREADS; k++) {
-        jobs[k] = (struct lookup_job){ t, (const char (*)[80])names, want, 0 };
-        assert_int_equal(pthread_create(&th[k], NULL, lookup_worker, &jobs[k]), 0);
-    }
-    for (size_t k = 0; k < NTHREADS; k++) {
-        assert_int_equal(pthread_join(th[k], NULL), 0);
-        if (jobs[k].bad != 0)
-            fail_msg("thread %zu: got %zu lookups differing from a lone lookup", k, jobs[k].bad);
-    }
+    match_test_concurrent(lookup_one, &ctx, want, NTNAMES);
     domain_table_free(t);
 }
 
