@@ -1,0 +1,14 @@
+# tests/faults/local.mk -- the fault and hardening suite: reload storms under load, the
+# milter killed behind a real Postfix, descriptor and memory growth over 100,000
+# messages, hostile macro values and 5,000 recipients. Each script prints its figures as
+# TAP comments. Not under the sanitizers: their timing and memory figures mean nothing
+# there (the sanitizer build runs the unit, callback and fuzz suites instead).
+FAULT_TESTS = tests/faults/reload-storm.sh
+if !SANITIZERS
+TESTS += $(FAULT_TESTS)
+endif
+EXTRA_DIST += $(FAULT_TESTS) tests/faults/common.sh
+
+# Only this suite (the daemon, milterload and the test PKI are built first by "check").
+check-faults:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(FAULT_TESTS)'
