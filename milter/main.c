@@ -132,6 +132,9 @@ main_lookup_user(const char *spec, struct main_ids *ids)
     colon = strchr(copy, ':');
     if (colon != NULL)
         *colon++ = '\0';
+    /* Not reentrant, and need not be: this runs before the reload thread and
+     * libmilter's threads exist. */
+    /* cppcheck-suppress getpwnamCalled */
     pw = getpwnam(copy);
     if (pw == NULL) {
         syslog(LOG_ERR, "-u %s: no such user", copy);
@@ -140,6 +143,7 @@ main_lookup_user(const char *spec, struct main_ids *ids)
     ids->uid = pw->pw_uid;
     ids->gid = pw->pw_gid;
     if (colon != NULL && *colon != '\0') {
+        /* cppcheck-suppress getgrnamCalled ; still single-threaded, as above */
         gr = getgrnam(colon);
         if (gr == NULL) {
             syslog(LOG_ERR, "-u %s: no such group '%s'", spec, colon);
@@ -335,10 +339,12 @@ main(int argc, char **argv)
     /* The daemon moves to "/": a relative -c must still name the same file on
      * SIGUSR1. Not realpath(): a symlink swapped by configuration management
      * must be followed again at each reload. */
-    if (o.config[0] != '/') {
+    /* o.config is never NULL: a default, or getopt's optarg for "c:", which
+     * getopt always sets; clang's analyzer does not know getopt. */
+    if (o.config[0] != '/') { /* NOLINT(clang-analyzer-core.NullDereference) */
         if ((config_abs = main_absolute(o.config)) == NULL) {
             syslog(LOG_ERR, "cannot make %s an absolute path: %m", o.config);
-            return MAIN_EXIT_FAIL;
+            goto out;             /* rc is MAIN_EXIT_FAIL; ids.name is freed there */
         }
         o.config = config_abs;
     }
@@ -435,6 +441,8 @@ out:
     free(conn);
     free(config_abs);
     free(ids.name);
+    if (ready_fd >= 0)
+        close(ready_fd);          /* the waiting parent reads EOF: start-up failed */
     closelog();
     return rc;
 }

@@ -175,7 +175,7 @@ q(struct rd *r, const char *s)
         r->scratch_size[slot] = need;
     }
     char *b = r->scratch[slot];
-    for (i = 0; s[i] != '\0' && i < maxin; i++) {
+    for (i = 0; i < maxin && s[i] != '\0'; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c < 0x7f && c != '\\') {
             b[o++] = (char)c;
@@ -404,8 +404,10 @@ read_str(struct rd *r, const char *what, char **out, yaml_mark_t *vm)
     if (e == NULL)
         return RD_FATAL;
     *vm = e->start_mark;
+    /* Spelled out so that no reader (clang's analyzer included) takes a wrong
+     * node for RD_OK with *out still NULL. */
     if (e->type != YAML_SCALAR_EVENT || is_null(e))
-        return wrong_node(r, what, "a string");
+        return wrong_node(r, what, "a string") == RD_FATAL ? RD_FATAL : RD_BAD;
     if (strlen(sval(e)) != e->data.scalar.length) {
         err_at(r, e->start_mark, "%s: the value contains a NUL byte (expected text)", what);
         advance(r);
@@ -1644,7 +1646,7 @@ read_stream(struct rd *r)
 {
     yaml_event_t *e;
 
-    if ((e = peek(r)) == NULL)
+    if (peek(r) == NULL)
         return;
     advance(r);                       /* STREAM-START */
     if ((e = peek(r)) == NULL)
@@ -1665,7 +1667,7 @@ read_stream(struct rd *r)
     }
     if (read_top(r) == RD_FATAL)
         return;
-    if ((e = peek(r)) == NULL)
+    if (peek(r) == NULL)
         return;
     advance(r);                       /* DOCUMENT-END */
     if ((e = peek(r)) == NULL)
