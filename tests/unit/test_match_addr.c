@@ -42,16 +42,24 @@ build(const char *const *cidrs, const uint32_t *ids, size_t n)
     return t;
 }
 
+/* The spans the table gives for an address written as text (a valid one). */
+static size_t
+lookup_text(const struct addr_table *t, const char *addr, struct id_span *sp)
+{
+    unsigned char ip[16];
+
+    parse_ok(addr, ip);
+    return addr_table_lookup(t, ip, sp, MAX_SPANS);
+}
+
 /* want: per span, a -1 terminated id list; spans end with an empty list */
 static void
 check_spans(const struct addr_table *t, const char *addr, const int want[][6])
 {
     struct id_span sp[MAX_SPANS];
-    unsigned char ip[16];
     size_t n, nwant = 0;
 
-    parse_ok(addr, ip);
-    n = addr_table_lookup(t, ip, sp, MAX_SPANS);
+    n = lookup_text(t, addr, sp);
     while (want[nwant][0] >= 0)
         nwant++;
     if (n != nwant)
@@ -378,11 +386,9 @@ test_v4_zero_is_all_v4_only(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct id_span sp[MAX_SPANS];
-        unsigned char ip[16];
         size_t n;
 
-        parse_ok(rows[i].addr, ip);
-        n = addr_table_lookup(t, ip, sp, MAX_SPANS);
+        n = lookup_text(t, rows[i].addr, sp);
         if (n != (size_t)rows[i].match)
             fail_msg("%s: got %zu spans, want %d", rows[i].addr, n, rows[i].match);
     }
@@ -408,11 +414,9 @@ test_v6_zero_matches_everything(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct id_span sp[MAX_SPANS];
-        unsigned char ip[16];
         size_t n;
 
-        parse_ok(rows[i].addr, ip);
-        n = addr_table_lookup(t, ip, sp, MAX_SPANS);
+        n = lookup_text(t, rows[i].addr, sp);
         if (n != rows[i].spans)
             fail_msg("%s: got %zu spans, want %zu", rows[i].addr, n, rows[i].spans);
         if (sp[0].ids[0] != 1)
@@ -463,7 +467,6 @@ test_ids_dedup_and_order(void **state)
     static const uint32_t want[] = { 1, 2, 5, 8 };
     struct addr_table *t = addr_table_new();
     struct id_span sp[MAX_SPANS];
-    unsigned char ip[16];
     size_t n;
 
     (void)state;
@@ -478,15 +481,13 @@ test_ids_dedup_and_order(void **state)
     assert_int_equal(addr_table_freeze(t), 0);
     assert_int_equal(addr_table_size(t), 2);
 
-    parse_ok("198.51.100.9", ip);
-    n = addr_table_lookup(t, ip, sp, MAX_SPANS);
+    n = lookup_text(t, "198.51.100.9", sp);
     assert_int_equal(n, 1);
     assert_int_equal(sp[0].n, 2);
     assert_int_equal(sp[0].ids[0], 3);
     assert_int_equal(sp[0].ids[1], 4);
 
-    parse_ok("2001:db8:1:2::3", ip);
-    n = addr_table_lookup(t, ip, sp, MAX_SPANS);
+    n = lookup_text(t, "2001:db8:1:2::3", sp);
     assert_int_equal(n, 1);
     assert_int_equal(sp[0].n, 4);
     for (size_t i = 0; i < 4; i++)
@@ -549,12 +550,10 @@ test_host_routes(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct id_span sp[MAX_SPANS];
-        unsigned char ip[16];
         size_t n;
         int got;
 
-        parse_ok(rows[i].addr, ip);
-        n = addr_table_lookup(t, ip, sp, MAX_SPANS);
+        n = lookup_text(t, rows[i].addr, sp);
         got = n == 1 && sp[0].n == 1 ? (int)sp[0].ids[0] : -1;
         if (n > 1 || got != rows[i].id)
             fail_msg("%s: got id %d (%zu spans), want %d", rows[i].addr, got, n, rows[i].id);
