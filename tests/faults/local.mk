@@ -3,7 +3,12 @@
 # messages, hostile macro values and 5,000 recipients. Each script prints its figures as
 # TAP comments. Not under the sanitizers: their timing and memory figures mean nothing
 # there (the sanitizer build runs the unit, callback and fuzz suites instead).
-FAULT_TESTS = tests/faults/reload-storm.sh tests/faults/sigkill-postfix.sh tests/faults/growth.sh
+# miltershot: one scripted milter session with exact (hostile) macro values
+check_PROGRAMS += tests/faults/miltershot
+tests_faults_miltershot_SOURCES = tests/faults/miltershot.c
+
+FAULT_TESTS = tests/faults/reload-storm.sh tests/faults/sigkill-postfix.sh tests/faults/growth.sh \
+	tests/faults/hostile-input.sh
 if !SANITIZERS
 TESTS += $(FAULT_TESTS)
 endif
