@@ -54,7 +54,6 @@ t0=$(date +%s.%N)
 run_load "$WARM" 1 warm
 rc1=$?
 read -r fd1 rss1 <<<"$(idle_sample)"
-t1=$(date +%s.%N)
 run_load $((TOTAL - WARM)) 2 rest
 rc2=$?
 read -r fd2 rss2 <<<"$(idle_sample)"

@@ -72,7 +72,7 @@ script() {
     echo "header Subject hostile\\sinput"
     echo "header X-TLS-Policy pass\\s(forged)"
     echo "eoh"
-    echo "body hello\\r\\n"
+    printf '%s\n' 'body hello\r\n'
     [ "$qid" = - ] || echo "macro E i=$qid"
     echo "eom"
     echo "quit"

@@ -57,7 +57,7 @@ reloader() {
         echo "$i $f $(date +%s.%N)"
         sleep 0.02
     done
-    echo done
+    echo "all done"
 }
 reloader >"$T/reloader.out" 2>&1 &
 RELOADER=$!
@@ -90,7 +90,7 @@ srefused=$(sum sessions_refused)
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 
 diag "load: $batch batches of milterload -c 200 -n 2 -m $M: $sessions sessions, $messages messages in $secs s"
-ok "the reloader finished all $RELOADS reloads while the load ran" grep -qx done "$T/reloader.out" ||
+ok "the reloader finished all $RELOADS reloads while the load ran" grep -qx "all done" "$T/reloader.out" ||
     diag_file "$T/reloader.out"
 is "$load_rc/$errors/$dropped/$srefused" "0/0/0/0" \
     "no session error: milterload exit/errors/unexpected closes/refused sessions" ||
