@@ -60,7 +60,7 @@ static void die(const char *what)
 
 static void buf_add(struct buf *b, const void *d, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
+    if (b->p == NULL || b->len + n + 1 > b->cap) {
         size_t ncap = b->cap ? b->cap : 256;
         while (ncap < b->len + n + 1)
             ncap *= 2;
@@ -70,7 +70,8 @@ static void buf_add(struct buf *b, const void *d, size_t n)
         b->p = np;
         b->cap = ncap;
     }
-    memcpy(b->p + b->len, d, n);
+    if (n > 0)
+        memcpy(b->p + b->len, d, n);
     b->len += n;
     b->p[b->len] = '\0';
 }
