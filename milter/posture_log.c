@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json_out.h"              /* one UTF-8 validator, shared with tlspolicy */
 #include "posture_log.h"
 
 static atomic_bool posture_verbose;
@@ -27,40 +28,6 @@ static pthread_rwlock_t posture_json_lock = PTHREAD_RWLOCK_INITIALIZER;
 static int posture_json_fd = -1;
 
 /* ------------------------------------------------------------ the sanitiser */
-
-/* Length of the valid UTF-8 sequence at p (n bytes available), 0 when invalid. */
-static size_t
-posture_utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0];
-    size_t len, i;
-    unsigned char lo = 0x80, hi = 0xbf;
-
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else
-        return 0;
-    if (len > n)
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (i = 2; i < len; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    return len;
-}
 
 void
 posture_log_sanitize(struct strbuf *b, const char *src, size_t cap, enum posture_esc how)
@@ -96,7 +63,7 @@ posture_log_sanitize(struct strbuf *b, const char *src, size_t cap, enum posture
                 strbuf_puts(b, "\\t");
             else if (c >= 0x20 && c < 0x7f)
                 strbuf_putc(b, (char)c);
-            else if (c >= 0x80 && (ulen = posture_utf8_len(p + i, n - i)) > 0) {
+            else if (c >= 0x80 && (ulen = json_out_utf8_len(p + i, n - i)) > 0) {
                 strbuf_putn(b, src + i, ulen);
                 i += ulen - 1;
             } else

@@ -10,15 +10,20 @@
 
 LINT_FILES = $(policy_libpolicy_a_SOURCES) $(milter_libmilterd_a_SOURCES) \
 	$(milter_milter_tlspolicy_SOURCES) $(tools_tlspolicy_SOURCES)
-# What the build itself passes: config.h forced in, -I policy, SYSCONFDIR, libmilter.
-LINT_DEFS = $(DEFS) $(AM_CPPFLAGS) $(MILTER_CFLAGS) $(YAML_CFLAGS) $(OPENSSL_CFLAGS)
+# What the build itself passes: config.h forced in, -I policy, SYSCONFDIR,
+# libmilter, and -I tools (the daemon shares tools/json_out.c).
+LINT_DEFS = $(DEFS) $(AM_CPPFLAGS) -I$(top_srcdir)/tools $(MILTER_CFLAGS) $(YAML_CFLAGS) \
+	$(OPENSSL_CFLAGS)
+# Each C file once (tools/json_out.c is in two programs' sources).
+LINT_C = `for f in $(LINT_FILES); do echo $$f; done | grep '\.c$$' | sort -u`
 
 CPPCHECK = cppcheck
 # --std=c11 and the exact defines of this build: cppcheck then checks the one
 # configuration that is compiled instead of guessing at every #ifdef.
 CPPCHECK_OPTS = --enable=warning,performance,portability --error-exitcode=1 \
 	--inline-suppr --quiet --std=c11 --library=posix \
-	--include=$(top_builddir)/config.h -I$(top_srcdir)/policy -DHAVE_CONFIG_H \
+	--include=$(top_builddir)/config.h -I$(top_srcdir)/policy -I$(top_srcdir)/tools \
+	-DHAVE_CONFIG_H \
 	-DSYSCONFDIR='"$(sysconfdir)"'
 
 CLANG_TIDY = clang-tidy
@@ -45,22 +50,19 @@ LINT_ANALYZER_OPTS = -std=c11 -fanalyzer -O0 $(WARN_CFLAGS) -Werror $(PTHREAD_CF
 lint: lint-cppcheck lint-clang-tidy lint-analyzer
 
 lint-cppcheck:
-	@files=; for f in $(LINT_FILES); do \
-	  case $$f in *.c) files="$$files $(srcdir)/$$f";; esac; done; \
+	@files=; for f in $(LINT_C); do files="$$files $(srcdir)/$$f"; done; \
 	echo "  CPPCHECK"; \
 	$(CPPCHECK) $(CPPCHECK_OPTS) $$files
 
 lint-clang-tidy:
-	@rc=0; for f in $(LINT_FILES); do \
-	  case $$f in *.c) ;; *) continue;; esac; \
+	@rc=0; for f in $(LINT_C); do \
 	  echo "  CLANG-TIDY $$f"; \
 	  $(CLANG_TIDY) $(CLANG_TIDY_OPTS) $(srcdir)/$$f -- -std=c11 $(LINT_DEFS) \
 	    $(PTHREAD_CFLAGS) || rc=1; \
 	done; exit $$rc
 
 lint-analyzer:
-	@rc=0; for f in $(LINT_FILES); do \
-	  case $$f in *.c) ;; *) continue;; esac; \
+	@rc=0; for f in $(LINT_C); do \
 	  echo "  ANALYZER $$f"; \
 	  $(LINT_CC) $(LINT_ANALYZER_OPTS) $(LINT_DEFS) -c -o /dev/null $(srcdir)/$$f || rc=1; \
 	done; exit $$rc
