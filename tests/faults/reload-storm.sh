@@ -45,6 +45,7 @@ ln -s "$T/a.yaml" "$T/current.yaml"
 use() { ln -s "$T/$1.yaml" "$T/current.tmp" && mv -T "$T/current.tmp" "$T/current.yaml"; }
 
 daemon_start "$T/current.yaml" || bail_out "milter-tlspolicy did not start"
+fd_before=$(fd_count "$E2E_MILTER_PID")
 
 # The reloader: B, broken, A, B, broken, A, ... (the 100th is B), each one confirmed in
 # the log before the next, so no signal is merged with another.
@@ -166,6 +167,10 @@ for ((i = RELOADS; i > 0; i--)); do
 done
 [ "$last" = a ] && want_action=reject || want_action=tag
 ok "milter-tlspolicy is still running" alive "$E2E_MILTER_PID"
+# every reload reopens the JSON log: the old descriptor must be closed each time
+wait_for 5 eval "[ \"\$(fd_count $E2E_MILTER_PID)\" -le $fd_before ]"
+fd_after=$(fd_count "$E2E_MILTER_PID")
+is "$fd_after" "$fd_before" "no descriptor left open by $RELOADS reloads (idle count before and after)"
 mark
 "$LOAD_BIN" -s "unix:$MILTER_SOCK" -c 1 -n 1 -m 1 --mix plain=1 -t 20 --seed 999 >"$T/after.out" 2>&1
 wait_json 1
@@ -173,5 +178,5 @@ is "$(json_get connector)/$(json_get action)" "snap-$last/$want_action" \
     "after the storm the last good file ($last) decides"
 unlike "$(grep -E 'out of memory|internal error|fatal|panic' "$MILTER_LOG")" . \
     "the daemon logged no internal error"
-diag "figures: reloads=$RELOADS (good=$((RELOADS - nbroken)) broken=$nbroken) sessions=$sessions messages=$messages connections_a=$(jf conn_a) connections_b=$(jf conn_b) domain_collisions=$(jf collisions) seconds=$secs"
+diag "figures: reloads=$RELOADS (good=$((RELOADS - nbroken)) broken=$nbroken) sessions=$sessions messages=$messages connections_a=$(jf conn_a) connections_b=$(jf conn_b) domain_collisions=$(jf collisions) seconds=$secs fds_idle=$fd_before/$fd_after"
 tap_done
