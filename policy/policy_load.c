@@ -91,13 +91,22 @@ static unsigned col(yaml_mark_t m) { return (unsigned)m.column + 1; }
 
 /* ---------------------------------------------------------------- diagnostics */
 
+static void diag(struct rd *, enum policy_severity, unsigned, unsigned, const char *, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Every message of a load goes through here; the three spellings below only
+ * say where it points. */
 static void
-vdiag(struct rd *r, enum policy_severity sev, unsigned line, unsigned column,
-      const char *fmt, va_list ap)
+diag(struct rd *r, enum policy_severity sev, unsigned line, unsigned column,
+     const char *fmt, ...)
 {
+    va_list ap;
     char *msg;
 
-    if ((msg = vstrfmt(fmt, ap)) == NULL)
+    va_start(ap, fmt);
+    msg = vstrfmt(fmt, ap);
+    va_end(ap);
+    if (msg == NULL)
         goto oom;
     if (policy_diags_add(r->diags, sev, r->name, line, column, "%s", msg) < 0)
         goto oom;
@@ -110,38 +119,10 @@ oom:
     policy_diags_add(r->diags, POLICY_SEV_ERROR, r->name, line, column, "out of memory");
 }
 
-static void err_at(struct rd *, yaml_mark_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-static void warn_at(struct rd *, yaml_mark_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-static void err_nopos(struct rd *, const char *, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-err_at(struct rd *r, yaml_mark_t m, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vdiag(r, POLICY_SEV_ERROR, ln(m), col(m), fmt, ap);
-    va_end(ap);
-}
-
-static void
-warn_at(struct rd *r, yaml_mark_t m, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vdiag(r, POLICY_SEV_WARNING, ln(m), col(m), fmt, ap);
-    va_end(ap);
-}
-
-static void
-err_nopos(struct rd *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vdiag(r, POLICY_SEV_ERROR, 0, 0, fmt, ap);
-    va_end(ap);
-}
+/* m is read twice: pass a mark, not a computation. */
+#define err_at(r, m, ...)  diag((r), POLICY_SEV_ERROR, ln(m), col(m), __VA_ARGS__)
+#define warn_at(r, m, ...) diag((r), POLICY_SEV_WARNING, ln(m), col(m), __VA_ARGS__)
+#define err_nopos(r, ...)  diag((r), POLICY_SEV_ERROR, 0, 0, __VA_ARGS__)
 
 static void
 oom(struct rd *r)
@@ -696,15 +677,21 @@ check_header(const char *s)
     return NULL;
 }
 
+/* The characters of a connector name and an authserv-id: both end up in
+ * header fields and log lines unquoted. */
+static bool
+is_name_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '-' || c == '_';
+}
+
 static const char *
 check_authserv_id(const char *s)
 {
-    for (size_t i = 0; s[i] != '\0'; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '-' || c == '_'))
+    for (size_t i = 0; s[i] != '\0'; i++)
+        if (!is_name_char((unsigned char)s[i]))
             return "letters, digits, '.', '-' and '_' only, or \"\" to disable";
-    }
     return NULL;
 }
 
@@ -714,12 +701,9 @@ check_name(const char *s)
     size_t n = strlen(s);
     if (n == 0 || n > NAME_MAX_LEN)
         return "1 to 64 characters";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '-' || c == '_'))
+    for (size_t i = 0; i < n; i++)
+        if (!is_name_char((unsigned char)s[i]))
             return "only letters, digits, '.', '-' and '_'";
-    }
     return NULL;
 }
 
@@ -1630,8 +1614,9 @@ syntax_error(struct rd *r, const char *buf, size_t len)
     const char *problem = ps->problem ? ps->problem : "malformed";
 
     if (ps->error == YAML_READER_ERROR) {
-        err_at(r, mark_of_offset(buf, len, ps->problem_offset),
-               "YAML syntax error: %s (the file must be UTF-8 text)", problem);
+        yaml_mark_t m = mark_of_offset(buf, len, ps->problem_offset);
+
+        err_at(r, m, "YAML syntax error: %s (the file must be UTF-8 text)", problem);
     } else if (ps->context != NULL) {
         err_at(r, ps->problem_mark, "YAML syntax error: %s (%s started at line %u, column %u)",
                problem, ps->context, ln(ps->context_mark), col(ps->context_mark));
