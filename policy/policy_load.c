@@ -661,6 +661,28 @@ skip:
     return skip_node(r) == RD_FATAL ? KEY_FATAL : KEY_SKIP;
 }
 
+/* map_key for a section reader: a wrong key (reported, its value skipped) only
+ * marks the mapping bad. A key index, KEY_END or KEY_FATAL. */
+static int
+next_key(struct rd *r, const struct section *sec, unsigned *first, yaml_mark_t *km, int *rc)
+{
+    int k;
+
+    while ((k = map_key(r, sec, first, km)) == KEY_SKIP)
+        *rc = RD_BAD;
+    return k;
+}
+
+/* Fold one value's outcome into its mapping's: RD_BAD sticks; false when it was
+ * RD_FATAL and reading must stop. */
+static bool
+fold(int *rc, int one)
+{
+    if (one == RD_BAD)
+        *rc = RD_BAD;
+    return one != RD_FATAL;
+}
+
 /* ---------------------------------------------------------------- checks */
 
 static const char *
@@ -865,18 +887,12 @@ read_require(struct rd *r, struct policy_require *rq)
     rq->min_version = TLS_VERSION_UNKNOWN;
     if (rc != RD_OK)
         return rc;
-    while ((k = map_key(r, &require_sec, first, &km)) != KEY_END) {
+    while ((k = next_key(r, &require_sec, first, &km, &rc)) >= 0) {
         struct strlist l = { 0 };
         char *s = NULL;
         long v = 0;
         int e;
 
-        if (k == KEY_FATAL)
-            return RD_FATAL;
-        if (k == KEY_SKIP) {
-            rc = RD_BAD;
-            continue;
-        }
         names_mark[k] = km;
         switch (k) {
         case RQ_TLS:
@@ -930,13 +946,12 @@ read_require(struct rd *r, struct policy_require *rq)
             one = RD_FATAL;
             break;
         }
-        if (one == RD_FATAL)
+        if (!fold(&rc, one))
             return RD_FATAL;
-        if (one == RD_OK)
-            given[k] = true;
-        else
-            rc = RD_BAD;
+        given[k] = one == RD_OK;
     }
+    if (k == KEY_FATAL)
+        return RD_FATAL;
     rq->any = rq->tls || rq->min_version != TLS_VERSION_UNKNOWN || rq->min_cipher_bits > 0 ||
               rq->forward_secrecy || rq->certificate != POLICY_CERT_ANY ||
               rq->certificate_names.n > 0 || rq->issuers.n > 0 || rq->root_issuers.n > 0 ||
@@ -1163,18 +1178,10 @@ read_connector(struct rd *r, size_t *cap)
     idx = r->p->nconn - 1;
     c->line = ln(start);
     c->column = col(start);
-    while ((k = map_key(r, &conn_sec, first, &km)) != KEY_END) {
+    while ((k = next_key(r, &conn_sec, first, &km, &rc)) >= 0) {
         char *s = NULL;
         int e;
 
-        if (k == KEY_FATAL) {
-            rc = RD_FATAL;
-            goto out;
-        }
-        if (k == KEY_SKIP) {
-            rc = RD_BAD;
-            continue;
-        }
         c = &r->p->conn[idx];
         mark[k] = km;
         switch (k) {
@@ -1257,12 +1264,14 @@ read_connector(struct rd *r, size_t *cap)
             one = RD_FATAL;
             break;
         }
-        if (one == RD_FATAL) {
+        if (!fold(&rc, one)) {
             rc = RD_FATAL;
             goto out;
         }
-        if (one == RD_BAD)
-            rc = RD_BAD;
+    }
+    if (k == KEY_FATAL) {
+        rc = RD_FATAL;
+        goto out;
     }
     c = &r->p->conn[idx];
     const char *who = c->name ? c->name : "?";
@@ -1328,17 +1337,14 @@ read_connectors(struct rd *r)
         return wrong_node(r, "connectors", "a list of connectors");
     advance(r);
     for (;;) {
-        int one;
         if ((e = peek(r)) == NULL)
             return RD_FATAL;
         if (e->type == YAML_SEQUENCE_END_EVENT) {
             advance(r);
             break;
         }
-        if ((one = read_connector(r, &cap)) == RD_FATAL)
+        if (!fold(&rc, read_connector(r, &cap)))
             return RD_FATAL;
-        if (one == RD_BAD)
-            rc = RD_BAD;
     }
     return rc;
 }
@@ -1399,15 +1405,9 @@ read_settings(struct rd *r)
 
     if (rc != RD_OK)
         return rc;
-    while ((k = map_key(r, &settings_sec, first, &km)) != KEY_END) {
+    while ((k = next_key(r, &settings_sec, first, &km, &rc)) >= 0) {
         struct strlist l = { 0 };
 
-        if (k == KEY_FATAL)
-            return RD_FATAL;
-        if (k == KEY_SKIP) {
-            rc = RD_BAD;
-            continue;
-        }
         switch (k) {
         case SK_MODE:
             e = POLICY_MODE_ENFORCE;
@@ -1464,12 +1464,10 @@ read_settings(struct rd *r)
             one = RD_FATAL;
             break;
         }
-        if (one == RD_FATAL)
+        if (!fold(&rc, one))
             return RD_FATAL;
-        if (one == RD_BAD)
-            rc = RD_BAD;
     }
-    return rc;
+    return k == KEY_FATAL ? RD_FATAL : rc;
 }
 
 static const char *const defaults_keys[] = { "require", "on_fail" };
@@ -1488,13 +1486,7 @@ read_defaults(struct rd *r)
 
     if (rc != RD_OK)
         return rc;
-    while ((k = map_key(r, &defaults_sec, first, &km)) != KEY_END) {
-        if (k == KEY_FATAL)
-            return RD_FATAL;
-        if (k == KEY_SKIP) {
-            rc = RD_BAD;
-            continue;
-        }
+    while ((k = next_key(r, &defaults_sec, first, &km, &rc)) >= 0) {
         if (k == 0) {
             one = read_require(r, &r->p->default_require);
         } else {
@@ -1503,12 +1495,10 @@ read_defaults(struct rd *r)
                             "reject, tempfail, quarantine, tag or accept", &e, &vm);
             r->p->default_on_fail = (enum policy_action)e;
         }
-        if (one == RD_FATAL)
+        if (!fold(&rc, one))
             return RD_FATAL;
-        if (one == RD_BAD)
-            rc = RD_BAD;
     }
-    return rc;
+    return k == KEY_FATAL ? RD_FATAL : rc;
 }
 
 /* ---------------------------------------------------------------- top level */
@@ -1553,11 +1543,9 @@ read_top(struct rd *r)
 
     start = r->ev.start_mark;
     advance(r);
-    while ((k = map_key(r, &top_sec, first, &km)) != KEY_END) {
-        if (k == KEY_FATAL)
-            return RD_FATAL;
-        if (k == KEY_SKIP)
-            continue;
+    /* A wrong key marks rc bad like any other problem; read_stream only looks
+     * for RD_FATAL, and the error itself was reported. */
+    while ((k = next_key(r, &top_sec, first, &km, &rc)) >= 0) {
         switch (k) {
         case TK_VERSION:
             one = read_version(r);
@@ -1577,11 +1565,11 @@ read_top(struct rd *r)
             one = RD_FATAL;
             break;
         }
-        if (one == RD_FATAL)
+        if (!fold(&rc, one))
             return RD_FATAL;
-        if (one == RD_BAD)
-            rc = RD_BAD;
     }
+    if (k == KEY_FATAL)
+        return RD_FATAL;
     if (first[TK_VERSION] == 0) {
         err_at(r, start, "missing version (expected 'version: 1' at the top of the file)");
         rc = RD_BAD;
