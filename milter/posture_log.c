@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,8 +23,14 @@ static atomic_bool posture_verbose;
 
 /* The JSON log: writers share the lock (O_APPEND makes each write atomic with
  * respect to the others); a reopen takes it exclusively for a pointer swap. */
-static pthread_rwlock_t posture_json_lock = PTHREAD_RWLOCK_INITIALIZER;
-static int posture_json_fd = -1;
+/* Writers load the descriptor without a lock. A reopen (SIGUSR1, logrotate) never
+ * closes it under them: once a descriptor number is in use, later files are
+ * dup2()ed onto that same number, which the kernel swaps atomically, so a write is
+ * to the old file or the new one, never to a closed or reused descriptor.
+ * posture_json_fd is -1 while disabled; posture_json_slot keeps the number. Only the
+ * start-up code and the reload thread open, one at a time. */
+static atomic_int posture_json_fd = -1;
+static int posture_json_slot = -1;
 
 /* ------------------------------------------------------------ the sanitiser */
 
@@ -568,16 +573,15 @@ posture_log_format_json(struct strbuf *b, const struct posture_msg *m, long long
 static void
 posture_json_write(const struct strbuf *line)
 {
+    int fd = atomic_load(&posture_json_fd);
     ssize_t n;
 
-    pthread_rwlock_rdlock(&posture_json_lock);
-    if (posture_json_fd >= 0) {
-        n = write(posture_json_fd, line->s, line->len);
+    if (fd >= 0) {
+        n = write(fd, line->s, line->len);
         if (n < 0 || (size_t)n != line->len)
             syslog(LOG_MAIL | LOG_ERR, "JSON posture log: short write (%zd of %zu bytes): %m",
                    n, line->len);
     }
-    pthread_rwlock_unlock(&posture_json_lock);
 }
 
 void
@@ -636,24 +640,43 @@ posture_log_refused(const char *queue_id, const char *rcpt, const struct policy_
 int
 posture_log_json_open(const char *path)
 {
-    int fd = -1, old;
+    int fd;
 
-    if (path != NULL && path[0] != '\0') {
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-        if (fd < 0)
-            return -1;
+    if (path == NULL || path[0] == '\0') {
+        /* Disabled: writers stop using it; the slot stays open (on /dev/null) so a
+         * writer that loaded it a moment ago still writes somewhere harmless. */
+        atomic_store(&posture_json_fd, -1);
+        if (posture_json_slot >= 0 && (fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0) {
+            (void)dup2(fd, posture_json_slot);
+            close(fd);
+        }
+        return 0;
     }
-    pthread_rwlock_wrlock(&posture_json_lock);
-    old = posture_json_fd;
-    posture_json_fd = fd;
-    pthread_rwlock_unlock(&posture_json_lock);
-    if (old >= 0)
-        close(old);
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    if (fd < 0)
+        return -1;
+    if (posture_json_slot < 0) {
+        posture_json_slot = fd;
+    } else {
+        int rc = dup3(fd, posture_json_slot, O_CLOEXEC);
+        int saved = errno;
+
+        close(fd);
+        if (rc < 0) {
+            errno = saved;
+            return -1;
+        }
+    }
+    atomic_store(&posture_json_fd, posture_json_slot);
     return 0;
 }
 
 void
 posture_log_json_close(void)
 {
-    (void)posture_log_json_open(NULL);
+    /* Only at shut-down, after libmilter has stopped every session thread. */
+    atomic_store(&posture_json_fd, -1);
+    if (posture_json_slot >= 0)
+        close(posture_json_slot);
+    posture_json_slot = -1;
 }
