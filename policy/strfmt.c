@@ -13,6 +13,8 @@
 /* The work of both entry points; they never call each other, because
  * gcc -fanalyzer reads an allocator (strfmt.h) calling another allocator of the
  * same file as a leak. */
+static char *strfmt_va(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
 static char *
 strfmt_va(const char *fmt, va_list ap)
 {
