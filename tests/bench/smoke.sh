@@ -155,12 +155,23 @@ NOHELO, NODATA, NR_CONN, NR_MAIL, NR_RCPT, NR_HDR, NR_EOH, NR_BODY = \
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[1]); s.listen(1); s.settimeout(10)
 c, _ = s.accept(); c.settimeout(10)
+def exact(n):
+    # A socket with a timeout is non-blocking inside Python, so MSG_WAITALL can
+    # return a part of a packet under load: read until n bytes or end of file.
+    b = b""
+    while len(b) < n:
+        d = c.recv(n - len(b))
+        if not d:
+            return None
+        b += d
+    return b
 def rd():
-    h = c.recv(4, socket.MSG_WAITALL)
-    if len(h) < 4:
+    h = exact(4)
+    if h is None:
         return None
-    n = struct.unpack(">I", h)[0]
-    d = c.recv(n, socket.MSG_WAITALL)
+    d = exact(struct.unpack(">I", h)[0])
+    if not d:
+        return None
     return d[:1], d[1:]
 def wr(cmd, data=b""):
     c.sendall(struct.pack(">I", len(data) + 1) + cmd + data)
