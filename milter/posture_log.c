@@ -34,6 +34,16 @@ static int posture_json_slot = -1;
 
 /* ------------------------------------------------------------ the sanitiser */
 
+/* A byte that every escaping mode copies as it is: printable ASCII other than the
+ * quote, the backslash and, where it matters, the space and the percent sign. */
+static inline bool
+posture_plain(unsigned char c, enum posture_esc how)
+{
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\')
+        return c == ' ' && how != POSTURE_ESC_BARE;
+    return c != '%' || how != POSTURE_ESC_REPLY;
+}
+
 void
 posture_log_sanitize(struct strbuf *b, const char *src, size_t cap, enum posture_esc how)
 {
@@ -47,7 +57,17 @@ posture_log_sanitize(struct strbuf *b, const char *src, size_t cap, enum posture
     truncated = src[n] != '\0';
     for (i = 0; i < n; i++) {
         unsigned c = p[i];
+        size_t run = i;
 
+        /* Copy a run of bytes that need no escaping in one go: they are most of
+         * every value, and this runs for each field of every message. */
+        while (run < n && posture_plain(p[run], how))
+            run++;
+        if (run > i) {
+            strbuf_putn(b, src + i, run - i);
+            i = run - 1;
+            continue;
+        }
         switch (how) {
         case POSTURE_ESC_REPLY:
             /* smfi_setreply treats '%' as a format character and Postfix does
@@ -158,6 +178,15 @@ posture_fold(struct strbuf *out, const char *v, size_t col)
     const char *p, *next;
 
     for (p = v; *p != '\0'; p++) {
+        size_t run = strcspn(p, " \"\\");
+
+        /* Bytes that are neither a fold point nor quoting go out as a block. */
+        if (run > 0) {
+            strbuf_putn(out, p, run);
+            col += run;
+            p += run - 1;
+            continue;
+        }
         if (*p == '\\' && quoted && p[1] != '\0') {
             strbuf_putn(out, p, 2);
             col += 2;

@@ -52,7 +52,9 @@ strbuf_grow(struct strbuf *b, size_t n)
     want = b->len + n + 1;
     if (want <= b->cap)
         return true;
-    ncap = b->cap ? b->cap : 64;
+    /* A posture line or header is a few hundred bytes: start there, so the
+     * usual message costs one allocation per buffer, not four. */
+    ncap = b->cap ? b->cap : 512;
     while (ncap < want)
         ncap *= 2;
     ns = realloc(b->s, ncap);
@@ -79,6 +81,11 @@ strbuf_putn(struct strbuf *b, const char *s, size_t n)
 void
 strbuf_putc(struct strbuf *b, char c)
 {
+    if (b->len + 2 <= b->cap && !b->oom) {        /* room for c and the NUL */
+        b->s[b->len++] = c;
+        b->s[b->len] = '\0';
+        return;
+    }
     strbuf_putn(b, &c, 1);
 }
 
@@ -93,25 +100,31 @@ void
 strbuf_printf(struct strbuf *b, const char *fmt, ...)
 {
     va_list ap;
+    size_t room;
     int n;
 
-    if (b->oom)
+    /* Format once into the room already there; only a longer result needs a
+     * second pass after growing. */
+    if (!strbuf_grow(b, 0))
         return;
+    room = b->cap - b->len;
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    n = vsnprintf(b->s + b->len, room, fmt, ap);
     va_end(ap);
     if (n < 0) {
         b->oom = true;
         return;
     }
-    if (!strbuf_grow(b, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->oom = true;
-        return;
+    if ((size_t)n >= room) {
+        if (!strbuf_grow(b, (size_t)n))
+            return;
+        va_start(ap, fmt);
+        n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = true;
+            return;
+        }
     }
     b->len += (size_t)n;
 }
