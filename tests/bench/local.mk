@@ -3,7 +3,7 @@
 # work; the figures come from `make bench` (tests/bench/run-bench.sh).
 BENCH_PROGS = tests/bench/milterload tests/bench/nullmilter tests/bench/policy_bench
 check_PROGRAMS += $(BENCH_PROGS)
-tests_bench_milterload_SOURCES = tests/bench/milterload.c
+tests_bench_milterload_SOURCES = tests/bench/milterload.c tests/bench/milter_wire.h
 tests_bench_milterload_LDADD = $(PTHREAD_LIBS)
 tests_bench_nullmilter_SOURCES = tests/bench/nullmilter.c
 tests_bench_nullmilter_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS)

@@ -25,45 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "milter_wire.h"
+
 /* Protocol constants, written out from the protocol description so that this
  * driver stays independent of libmilter's headers. */
-enum {
-    C_ABORT = 'A', C_BODY = 'B', C_CONNECT = 'C', C_MACRO = 'D', C_BODYEOB = 'E',
-    C_HELO = 'H', C_HEADER = 'L', C_MAIL = 'M', C_EOH = 'N', C_OPTNEG = 'O',
-    C_QUIT = 'Q', C_RCPT = 'R', C_DATA = 'T',
-};
-enum {
-    R_ADDRCPT = '+', R_DELRCPT = '-', R_ADDRCPT_PAR = '2', R_SHUTDOWN = '4',
-    R_ACCEPT = 'a', R_REPLBODY = 'b', R_CONTINUE = 'c', R_DISCARD = 'd',
-    R_CHGFROM = 'e', R_CONN_FAIL = 'f', R_ADDHEADER = 'h', R_INSHEADER = 'i',
-    R_SETSYMLIST = 'l', R_CHGHEADER = 'm', R_PROGRESS = 'p', R_QUARANTINE = 'q',
-    R_REJECT = 'r', R_SKIP = 's', R_TEMPFAIL = 't', R_REPLYCODE = 'y',
-};
-#define P_NOCONNECT 0x1u
-#define P_NOHELO    0x2u
-#define P_NOMAIL    0x4u
-#define P_NORCPT    0x8u
-#define P_NOBODY    0x10u
-#define P_NOHDRS    0x20u
-#define P_NOEOH     0x40u
-#define P_NR_HDR    0x80u
-#define P_NODATA    0x200u
-#define P_SKIP      0x400u
-#define P_NR_CONN   0x1000u
-#define P_NR_HELO   0x2000u
-#define P_NR_MAIL   0x4000u
-#define P_NR_RCPT   0x8000u
-#define P_NR_DATA   0x10000u
-#define P_NR_EOH    0x40000u
-#define P_NR_BODY   0x80000u
-#define P_LEADSPC   0x100000u
-
-/* What Postfix 3.7 offers (FACTS.md section 3). */
-#define OFFER_VERSION  6u
-#define OFFER_ACTIONS  0x1ffu
-#define OFFER_PROTOCOL 0x1fffffu
-
-#define MAX_PACKET     (1u << 24)   /* refuse absurd replies instead of allocating them */
 #define MAX_PROGRESS   10000        /* SMFIR_PROGRESS packets tolerated per command */
 #define NSTAGES        7            /* symlist stages: connect helo mail rcpt data eom eoh */
 

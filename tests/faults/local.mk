@@ -5,7 +5,8 @@
 # there (the sanitizer build runs the unit, callback and fuzz suites instead).
 # miltershot: one scripted milter session with exact (hostile) macro values
 check_PROGRAMS += tests/faults/miltershot
-tests_faults_miltershot_SOURCES = tests/faults/miltershot.c
+tests_faults_miltershot_SOURCES = tests/faults/miltershot.c tests/bench/milter_wire.h
+tests_faults_miltershot_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/bench
 
 # sigkill-postfix.sh runs a private Postfix (root): like the end-to-end suites it is left
 # out of make check by --disable-e2e (make distcheck); make check-faults runs it anyway.

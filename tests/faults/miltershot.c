@@ -18,31 +18,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/* What Postfix 3.7 offers (protocol version 6, every action and step flag). */
-#define OFFER_VERSION  6u
-#define OFFER_ACTIONS  0x1ffu
-#define OFFER_PROTOCOL 0x1fffffu
-#define MAX_PACKET     (1u << 24)
-#define REPLY_TIMEOUT_MS 10000
+#include "milter_wire.h"
 
-/* Protocol step flags: a step the milter declined is not sent, a reply it
- * declined is not awaited. */
-#define P_NOCONNECT 0x1u
-#define P_NOHELO    0x2u
-#define P_NOMAIL    0x4u
-#define P_NORCPT    0x8u
-#define P_NOBODY    0x10u
-#define P_NOHDRS    0x20u
-#define P_NOEOH     0x40u
-#define P_NR_HDR    0x80u
-#define P_NODATA    0x200u
-#define P_NR_CONN   0x1000u
-#define P_NR_HELO   0x2000u
-#define P_NR_MAIL   0x4000u
-#define P_NR_RCPT   0x8000u
-#define P_NR_DATA   0x10000u
-#define P_NR_EOH    0x40000u
-#define P_NR_BODY   0x80000u
+#define REPLY_TIMEOUT_MS 10000
 
 struct buf {
     char *p;
