@@ -7,17 +7,7 @@
 set -u
 port=$1 name=$2 from=$3 rcpt=$4 gate=$5
 exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
-say() { printf '%s\r\n' "$1" >&3; printf ' -> %s\n' "$1"; }
-# hear: one (possibly multi-line) reply; its last line is left in $line
-hear() {
-    while IFS= read -r -t 20 line <&3; do
-        line=${line%$'\r'}
-        printf ' <- %s\n' "$line"
-        [ "${line:3:1}" = - ] || return 0
-    done
-    printf ' <** no reply within 20 s\n'
-    return 1
-}
+. "$(dirname "$0")/smtp-talk.sh"
 hold() {
     local i
     for ((i = 0; i < 600; i++)); do [ -e "$gate" ] && return 0; sleep 0.05; done

@@ -11,7 +11,7 @@ TESTS += $(E2E_TESTS)
 endif
 endif
 AM_DISTCHECK_CONFIGURE_FLAGS = --disable-e2e
-EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/e2e/matrix.sh tests/e2e/held-session.sh \
+EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/e2e/matrix.sh tests/e2e/held-session.sh tests/e2e/smtp-talk.sh \
 	tests/e2e/connectors.yaml.in tests/e2e/demo.sh tests/e2e/demo.yaml.in
 
 # Only the end-to-end suites (the PKI and the daemon are built first by "check").

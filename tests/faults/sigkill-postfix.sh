@@ -72,16 +72,7 @@ held_data() {
     local name=$1 from=$2 rcpt=$3 gate=$4 line i
     {
         exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT" || exit 1
-        say() { printf '%s\r\n' "$1" >&3; printf ' -> %s\n' "$1"; }
-        hear() {
-            while IFS= read -r -t 20 line <&3; do
-                line=${line%$'\r'}
-                printf ' <- %s\n' "$line"
-                [ "${line:3:1}" = - ] || return 0
-            done
-            printf ' <** no reply within 20 s\n'
-            return 1
-        }
+        . "$E2E_HERE/smtp-talk.sh"
         hear && say "EHLO held.faults.test" && hear && say "MAIL FROM:<$from>" && hear &&
             say "RCPT TO:<$rcpt>" && hear && say DATA && hear && [ "${line:0:3}" = 354 ] &&
             printf 'Subject: %s\r\nFrom: <%s>\r\nTo: <%s>\r\n\r\nkilled mid-DATA\r\n' \
