@@ -7,6 +7,8 @@
 set -u
 port=$1 name=$2 from=$3 rcpt=$4 gate=$5
 exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
+line=
+# shellcheck source=tests/e2e/smtp-talk.sh
 . "$(dirname "$0")/smtp-talk.sh"
 hold() {
     local i

@@ -72,6 +72,7 @@ held_data() {
     local name=$1 from=$2 rcpt=$3 gate=$4 line i
     {
         exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT" || exit 1
+        # shellcheck source=tests/e2e/smtp-talk.sh
         . "$E2E_HERE/smtp-talk.sh"
         hear && say "EHLO held.faults.test" && hear && say "MAIL FROM:<$from>" && hear &&
             say "RCPT TO:<$rcpt>" && hear && say DATA && hear && [ "${line:0:3}" = 354 ] &&
