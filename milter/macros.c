@@ -1,7 +1,7 @@
 /*
  * macros.c -- the macro lists requested from the MTA in negotiate, and reading
  * the macros into struct policy_macros. Owns the knowledge of what Postfix and
- * Sendmail send at which stage (FACTS.md 3, 4.1, 6.2). Never: interprets a value
+ * Sendmail send at which stage (doc/mta-facts.md 3, 4.1, 6.2). Never: interprets a value
  * beyond absent/empty and the "no verified host name" spellings, never logs it.
  */
 #include <stdbool.h>
@@ -11,10 +11,10 @@
 
 #include "macros.h"
 
-/* Postfix replaces its milter_*_macros with these lists (FACTS.md 4.1): every
+/* Postfix replaces its milter_*_macros with these lists (doc/mta-facts.md 4.1): every
  * macro we read must be in one. TLS macros arrive with the HELO after STARTTLS;
  * asking again at MAIL covers SMFIP_NOHELO, wrappermode and MTAs that send them
- * late. Sendmail sends {verify} only when asked (FACTS.md 6.2). Postfix sends "i"
+ * late. Sendmail sends {verify} only when asked (doc/mta-facts.md 6.2). Postfix sends "i"
  * from DATA on only, so it is asked for again at end of message. */
 const char *const macros_connect = "j _ v {daemon_name} {client_addr} {client_name}";
 const char *const macros_helo =

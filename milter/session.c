@@ -25,7 +25,7 @@
 /* What the daemon asks for in negotiate; SETSYMLIST is optional (we live with
  * the MTA's default macros without it). */
 #define SESSION_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
-/* Stages it never needs; header values with their leading space (FACTS.md 4),
+/* Stages it never needs; header values with their leading space (doc/mta-facts.md 4),
  * so that added headers get exactly one space after the colon on both MTAs. */
 #define SESSION_PROTO (SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA | \
                        SMFIP_HDR_LEADSPC)

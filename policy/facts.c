@@ -4,7 +4,7 @@
  * the same thing whichever MTA sent it.
  * Never: decides anything (that is policy_eval.c), or treats an absent macro as an
  * empty one; Postfix sends certificate names only for verified certificates, Sendmail
- * always, and the record must say which (FACTS.md sections 0 and 6).
+ * always, and the record must say which (doc/mta-facts.md sections 0 and 6).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -78,7 +78,7 @@ policy_mta_detect(const struct policy_macros *m)
         return m->mta;
     if (m->mta_version != NULL && strncasecmp(m->mta_version, "Postfix", 7) == 0)
         return POLICY_MTA_POSTFIX;
-    /* {verify} is a Sendmail macro that Postfix never sends (FACTS.md 4.1). */
+    /* {verify} is a Sendmail macro that Postfix never sends (doc/mta-facts.md 4.1). */
     if (m->verify != NULL)
         return POLICY_MTA_SENDMAIL;
     /* Sendmail sends X509_NAME_oneline DNs; a Postfix CN never starts with '/'

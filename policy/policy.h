@@ -102,7 +102,7 @@ const char *policy_path(const struct policy *);
 /* ---------------------------------------------------------------- session facts */
 
 /* Raw macro values exactly as the MTA sent them. NULL = macro absent, "" = present
- * but empty: the two mean different things (see FACTS.md). */
+ * but empty: the two mean different things (see doc/mta-facts.md). */
 struct policy_macros {
     enum policy_mta mta;          /* AUTO: detect from the values */
     const char *mta_version;      /* "v" */

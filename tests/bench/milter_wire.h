@@ -1,7 +1,7 @@
 /*
  * milter_wire.h -- the milter protocol (version 6) as the test clients speak it
  * without libmilter: command and reply codes, protocol step flags, and what
- * Postfix 3.7 offers in negotiation (FACTS.md section 3). Shared by the load
+ * Postfix 3.7 offers in negotiation (doc/mta-facts.md section 3). Shared by the load
  * driver (tests/bench/milterload.c) and the scripted client
  * (tests/faults/miltershot.c).
  * Never: holds code; constants only.
@@ -46,7 +46,7 @@ enum {
 #define P_NR_BODY   0x80000u
 #define P_LEADSPC   0x100000u
 
-/* What Postfix 3.7 offers (FACTS.md section 3). */
+/* What Postfix 3.7 offers (doc/mta-facts.md section 3). */
 #define OFFER_VERSION  6u
 #define OFFER_ACTIONS  0x1ffu
 #define OFFER_PROTOCOL 0x1fffffu

@@ -171,7 +171,7 @@ run_matrix() {
     refused $n $TO '^550 5\.7\.1 TLS policy partner-a: .*forward secrecy'
     logged $n "refused rcpt=<$TO> connector=partner-a .*AES256-GCM-SHA384.*forward secrecy"
 
-    # Debian's Postfix accepts TLS 1.0 from a client that offers it (FACTS: smtpd does not
+    # Debian's Postfix accepts TLS 1.0 from a client that offers it (doc/mta-facts.md: smtpd does not
     # apply the system's TLS 1.2 floor); the client needs a lowered OpenSSL level for it
     n=tls10-partner-a; mark
     # shellcheck disable=SC2046

@@ -31,7 +31,7 @@ function reply_name(r)
   return string.format("%c", r)
 end
 
--- Macro sets, as the MTAs send them (FACTS.md sections 4-6).
+-- Macro sets, as the MTAs send them (doc/mta-facts.md sections 4-6).
 PF_CONN = { "j", "mx.local.test", "v", "Postfix 3.7.11", "{daemon_name}", "mx.local.test" }
 SM_CONN = { "j", "mx.local.test", "v", "8.17.1", "{daemon_name}", "MTA" }
 

@@ -1,5 +1,5 @@
 -- postfix.lua -- milter-tlspolicy driven with the macros Postfix 3.7 sends
--- (FACTS.md 4/5: CN-only {cert_subject}/{cert_issuer}, present only when the
+-- (doc/mta-facts.md 4/5: CN-only {cert_subject}/{cert_issuer}, present only when the
 -- certificate verified; no {verify}). Prints TAP lines via mt.echo.
 -- Needs -D SOCK=... -D SRCDIR=...; the daemon runs with tests/milter's policy.
 dofile(SRCDIR .. "/tests/milter/common.lua")

@@ -43,7 +43,7 @@ stop_daemon() {
     [ -n "$dpid" ] || return 0
     if kill -0 "$dpid" 2>/dev/null; then
         kill -TERM "$dpid" 2>/dev/null
-        # libmilter takes ~5 s to stop after a session (FACTS.md 8): 1 s, then KILL
+        # libmilter takes ~5 s to stop after a session (doc/mta-facts.md 8): 1 s, then KILL
         i=0
         while [ $i -lt 10 ] && kill -0 "$dpid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
         kill -KILL "$dpid" 2>/dev/null

@@ -1,5 +1,5 @@
 -- sendmail.lua -- milter-tlspolicy driven with the macros Sendmail 8.17 sends
--- (FACTS.md 6.2: xtext-encoded X509 one-line DNs whether or not the certificate
+-- (doc/mta-facts.md 6.2: xtext-encoded X509 one-line DNs whether or not the certificate
 -- verified, {verify} OK/FAIL/NO, "i" at MAIL, bracketed host names).
 dofile(SRCDIR .. "/tests/milter/common.lua")
 

@@ -494,7 +494,7 @@ want_no_violation(SMFICTX *ctx)
     }
 }
 
-/* negotiate with everything Postfix offers (FACTS.md 3) */
+/* negotiate with everything Postfix offers (doc/mta-facts.md 3) */
 static void
 do_negotiate(SMFICTX *ctx)
 {

@@ -296,7 +296,7 @@ bad bad-bits.yaml    '      min_cipher_bits: "128"'    # value at 9:24
 bad bad-syntax.yaml  '      tls: [true'
 printf 'version: 1\nsettings:\n  trust_store: %s/no-such-trust.pem\n' "$PKI" >"$T/bad-trust.yaml"
 
-# Macro values as each MTA sends them for the partner-a certificate (FACTS.md).
+# Macro values as each MTA sends them for the partner-a certificate (doc/mta-facts.md).
 PF_TLS=(tls_version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 cipher_bits=256)
 PF_A=(mta=postfix "${PF_TLS[@]}" cert_subject=mail.partner-a.test "cert_issuer=Test Issuing CA 1")
 SM_SUBJ=/C=GB/O=Partner+20A+20Ltd/OU=Mail/CN=mail.partner-a.test

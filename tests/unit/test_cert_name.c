@@ -1,6 +1,6 @@
 /*
  * test_cert_name.c -- table-driven tests of policy/cert_name.c: xtext, the two
- * DN syntaxes (with the values Sendmail really sent, FACTS.md 6.2), canonical
+ * DN syntaxes (with the values Sendmail really sent, doc/mta-facts.md 6.2), canonical
  * DN equality, RFC 6125 matching and reference identifier validation.
  * One cmocka test per table row, so every case is one TAP line.
  * Never: derives an expected value from the code under test.

@@ -1,6 +1,6 @@
 /*
  * test_facts.c -- MTA macro normalisation, one table row per real-world macro set
- * (values from FACTS.md: what Postfix 3.7 and Sendmail 8.17 actually sent).
+ * (values from doc/mta-facts.md: what Postfix 3.7 and Sendmail 8.17 actually sent).
  */
 #include <setjmp.h>
 #include <stdarg.h>

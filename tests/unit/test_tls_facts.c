@@ -1,7 +1,7 @@
 /*
  * test_tls_facts.c -- table-driven tests of policy/tls_facts.c: version names
  * and their order, and cipher facts for the suites Postfix and Sendmail really
- * negotiated (FACTS.md section 5), by OpenSSL and by IANA name.
+ * negotiated (doc/mta-facts.md section 5), by OpenSSL and by IANA name.
  * One cmocka test per table row, so every case is one TAP line.
  * Never: derives an expected value from the code under test.
  */
