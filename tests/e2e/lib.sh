@@ -173,7 +173,7 @@ e2e_pki() {
 # milter_start CONFIG: run the daemon in the foreground (-f) as user postfix on a unix
 # socket in $T/milter; its stderr (the syslog lines, via -f) goes to $MILTER_LOG.
 milter_start() {
-    local conf=$1 i
+    local conf=$1
     MILTER_DIR=$T/milter
     MILTER_SOCK=$MILTER_DIR/milter.sock
     MILTER_LOG=$MILTER_DIR/milter.log
@@ -184,6 +184,13 @@ milter_start() {
     "$MILTER_BIN" -f -c "$conf" -p "unix:$MILTER_SOCK" -u postfix \
         -P "$MILTER_DIR/milter.pid" >>"$MILTER_LOG" 2>&1 &
     E2E_MILTER_PID=$!
+    milter_wait_socket
+}
+
+# milter_wait_socket: wait (at most 10 s) until the daemon started as E2E_MILTER_PID
+# creates MILTER_SOCK; on failure show its log. Used by milter_start and tests/faults.
+milter_wait_socket() {
+    local i
     for ((i = 0; i < 200; i++)); do
         [ -S "$MILTER_SOCK" ] && return 0
         alive "$E2E_MILTER_PID" || break

@@ -29,7 +29,7 @@ faults_require() {
 # also on stderr, kept in $MILTER_LOG) as the current user (-R allows root) on
 # unix:$MILTER_SOCK. Waits (bounded) for the socket.
 daemon_start() {
-    local conf=$1 i; shift
+    local conf=$1; shift
     MILTER_DIR=$T/milter
     MILTER_SOCK=$MILTER_DIR/milter.sock
     MILTER_LOG=$MILTER_DIR/milter.log
@@ -37,14 +37,7 @@ daemon_start() {
     rm -f "$MILTER_SOCK"
     "$MILTER_BIN" -f -R -c "$conf" -p "unix:$MILTER_SOCK" "$@" >>"$MILTER_LOG" 2>&1 &
     E2E_MILTER_PID=$!
-    for ((i = 0; i < 200; i++)); do
-        [ -S "$MILTER_SOCK" ] && return 0
-        alive "$E2E_MILTER_PID" || break
-        sleep 0.05
-    done
-    diag "milter-tlspolicy did not create $MILTER_SOCK:"
-    diag_file "$MILTER_LOG"
-    return 1
+    milter_wait_socket
 }
 
 # Reload outcomes logged so far: "reloaded FILE: N connectors" or "reload of FILE failed".
