@@ -29,6 +29,14 @@
  * so that added headers get exactly one space after the colon on both MTAs. */
 #define SESSION_PROTO (SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA | \
                        SMFIP_HDR_LEADSPC)
+/* Stages whose answer is "continue" whenever nothing went wrong: the MTA need
+ * not wait for it (SMFIP_NR_*), which saves a round trip per message and one
+ * per header. A failure in one of them is answered at the next stage the MTA
+ * waits for (RCPT, end of message); libmilter would drop an answer anyway.
+ * Connect stays answered: Postfix holds unanswered commands back until it
+ * needs an answer, and the connection must take its policy snapshot when it
+ * connects, not at its first RCPT (one round trip per connection). */
+#define SESSION_NOREPLY (SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_HDR)
 
 static atomic_flag session_warned_symlist = ATOMIC_FLAG_INIT;
 static atomic_flag session_warned_actions = ATOMIC_FLAG_INIT;
@@ -63,6 +71,7 @@ session_reset_msg(struct session *s)
     s->nauthres = 0;
     s->in_msg = false;
     s->msg_error = false;
+    s->msg_tempfail = false;
 }
 
 /* Larger = worse: the action first, then fail > none > pass. */
@@ -164,10 +173,19 @@ session_no_state(SMFICTX *ctx, bool can_reply)
     return SMFIS_TEMPFAIL;
 }
 
-/* An internal error in a message: settings.on_error decides. With accept the
- * message goes on without a decision (and the log says so). */
+/* The answer of a stage that went well: none where the MTA does not wait for
+ * one (nr_bit is the stage's SMFIP_NR_* bit, 0 for stages always answered). */
 static sfsistat
-session_fail(SMFICTX *ctx, struct session *s, const char *what)
+session_continue(const struct session *s, unsigned long nr_bit)
+{
+    return (s->noreply & nr_bit) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* An internal error in a message: settings.on_error decides. With accept the
+ * message goes on without a decision (and the log says so); with tempfail a
+ * stage without an answer leaves the refusal to the next answered one. */
+static sfsistat
+session_fail(SMFICTX *ctx, struct session *s, unsigned long nr_bit, const char *what)
 {
     const char *qid = macros_queue_id(ctx);
     bool accept = session_on_error_accepts(s->policy);
@@ -176,8 +194,20 @@ session_fail(SMFICTX *ctx, struct session *s, const char *what)
                     what, accept ? "accept" : "tempfail");
     if (accept) {
         s->msg_error = true;
-        return SMFIS_CONTINUE;
+        return session_continue(s, nr_bit);
     }
+    if ((s->noreply & nr_bit) != 0) {
+        s->msg_tempfail = true;
+        return SMFIS_NOREPLY;
+    }
+    session_tempfail_reply(ctx);
+    return SMFIS_TEMPFAIL;
+}
+
+/* A transaction whose unanswered stage failed under on_error: tempfail. */
+static sfsistat
+session_deferred_tempfail(SMFICTX *ctx)
+{
     session_tempfail_reply(ctx);
     return SMFIS_TEMPFAIL;
 }
@@ -194,7 +224,8 @@ session_negotiate(SMFICTX *ctx, struct session *s, unsigned long f0, unsigned lo
                         "quarantine may not work", f0, (unsigned long)SESSION_ACTIONS);
     s->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
     *pf0 = s->actions;
-    *pf1 = SESSION_PROTO & f1;
+    *pf1 = (SESSION_PROTO | SESSION_NOREPLY) & f1;
+    s->noreply = *pf1 & SESSION_NOREPLY;
     *pf2 = 0;
     *pf3 = 0;
     s->negotiated = true;
@@ -258,12 +289,13 @@ session_helo(SMFICTX *ctx, struct session *s, const char *helo)
     /* Postfix calls HELO twice around STARTTLS: the last one counts. */
     free(s->helo);
     s->helo = helo != NULL ? strdup(helo) : NULL;
-    return SMFIS_CONTINUE;
+    return session_continue(s, SMFIP_NR_HELO);
 }
 
-/* Start a message: the TLS facts are final at MAIL, so they are built once. */
+/* Start a message: the TLS facts are final at MAIL, so they are built once.
+ * nr_bit: the no-reply bit of the calling stage. */
 static sfsistat
-session_start_msg(SMFICTX *ctx, struct session *s, const char *mail_arg)
+session_start_msg(SMFICTX *ctx, struct session *s, unsigned long nr_bit, const char *mail_arg)
 {
     struct policy_macros m;
 
@@ -272,18 +304,18 @@ session_start_msg(SMFICTX *ctx, struct session *s, const char *mail_arg)
     if (s->policy == NULL)
         s->policy = reload_current();
     if (s->policy == NULL)
-        return session_fail(ctx, s, "no policy loaded");
+        return session_fail(ctx, s, nr_bit, "no policy loaded");
     macros_read(ctx, s->conn_host, s->conn_addr, s->helo, mail_arg, &m);
     if (policy_facts_build(&s->facts, &m) != 0)
-        return session_fail(ctx, s, "out of memory building the session facts");
+        return session_fail(ctx, s, nr_bit, "out of memory building the session facts");
     s->have_facts = true;
-    return SMFIS_CONTINUE;
+    return session_continue(s, nr_bit);
 }
 
 sfsistat
 session_envfrom(SMFICTX *ctx, struct session *s, char **argv)
 {
-    return session_start_msg(ctx, s, argv != NULL ? argv[0] : NULL);
+    return session_start_msg(ctx, s, SMFIP_NR_MAIL, argv != NULL ? argv[0] : NULL);
 }
 
 sfsistat
@@ -296,27 +328,29 @@ session_envrcpt(SMFICTX *ctx, struct session *s, char **argv)
     size_t ncap;
     char *addr;
 
-    if (!s->in_msg && (st = session_start_msg(ctx, s, NULL)) != SMFIS_CONTINUE)
+    if (!s->in_msg && (st = session_start_msg(ctx, s, 0, NULL)) != SMFIS_CONTINUE)
         return st;
+    if (s->msg_tempfail)
+        return session_deferred_tempfail(ctx);
     if (s->msg_error)
         return SMFIS_CONTINUE;
     if (s->nrcpts == s->caprcpts) {
         ncap = s->caprcpts ? s->caprcpts * 2 : 4;
         nv = realloc(s->rcpts, ncap * sizeof *nv);
         if (nv == NULL)
-            return session_fail(ctx, s, "out of memory storing a recipient");
+            return session_fail(ctx, s, 0, "out of memory storing a recipient");
         s->rcpts = nv;
         s->caprcpts = ncap;
     }
     addr = macros_rcpt(ctx, argv != NULL ? argv[0] : NULL);
     if (addr == NULL)
-        return session_fail(ctx, s, "out of memory reading a recipient");
+        return session_fail(ctx, s, 0, "out of memory reading a recipient");
     r = &s->rcpts[s->nrcpts];
     memset(r, 0, sizeof *r);
     if (policy_eval(s->policy, &s->facts, addr, &r->res) != 0) {
         policy_result_free(&r->res);
         free(addr);
-        return session_fail(ctx, s, "out of memory evaluating a recipient");
+        return session_fail(ctx, s, 0, "out of memory evaluating a recipient");
     }
     r->addr = addr;
     r->refused = policy_result_refuses(&r->res);
@@ -406,7 +440,7 @@ session_header(SMFICTX *ctx, struct session *s, const char *name, const char *va
     if (s->qid == NULL && s->in_msg && (qid = macros_queue_id(ctx)) != NULL)
         s->qid = strdup(qid);
     if (name == NULL || s->policy == NULL)
-        return SMFIS_CONTINUE;
+        return session_continue(s, SMFIP_NR_HDR);
     st = policy_settings(s->policy);
     if (st->header != NULL && st->header[0] != '\0' && strcasecmp(name, st->header) == 0)
         s->nposture++;
@@ -417,14 +451,15 @@ session_header(SMFICTX *ctx, struct session *s, const char *name, const char *va
                 ncap = s->capauthres_ours ? s->capauthres_ours * 2 : 4;
                 nv = realloc(s->authres_ours, ncap * sizeof *nv);
                 if (nv == NULL)
-                    return session_fail(ctx, s, "out of memory recording a header");
+                    return session_fail(ctx, s, SMFIP_NR_HDR,
+                                        "out of memory recording a header");
                 s->authres_ours = nv;
                 s->capauthres_ours = ncap;
             }
             s->authres_ours[s->nauthres_ours++] = s->nauthres;
         }
     }
-    return SMFIS_CONTINUE;
+    return session_continue(s, SMFIP_NR_HDR);
 }
 
 /* Remove every copy of our headers that came with the message: a sender must not
@@ -538,10 +573,14 @@ session_eom(SMFICTX *ctx, struct session *s)
     size_t i, naccepted = 0;
 
     memset(&none, 0, sizeof none);
-    if (!s->in_msg && (rc = session_start_msg(ctx, s, NULL)) != SMFIS_CONTINUE)
+    if (!s->in_msg && (rc = session_start_msg(ctx, s, 0, NULL)) != SMFIS_CONTINUE)
         goto out;
+    if (s->msg_tempfail) {
+        rc = session_deferred_tempfail(ctx);
+        goto out;
+    }
     if (s->policy == NULL) {
-        rc = session_fail(ctx, s, "no policy loaded");
+        rc = session_fail(ctx, s, 0, "no policy loaded");
         goto out;
     }
     st = policy_settings(s->policy);
@@ -567,20 +606,20 @@ session_eom(SMFICTX *ctx, struct session *s)
         /* no accepted recipient reached us: describe the session itself */
         if (policy_eval(s->policy, &s->facts, NULL, &none) != 0) {
             policy_result_free(&none);
-            rc = session_fail(ctx, s, "out of memory evaluating the message");
+            rc = session_fail(ctx, s, 0, "out of memory evaluating the message");
             goto out;
         }
         have_none = true;
         sum = &none;
     }
     if (session_add_headers(ctx, s, st, sum, qid) != 0) {
-        rc = session_fail(ctx, s, "out of memory building the headers");
+        rc = session_fail(ctx, s, 0, "out of memory building the headers");
         goto out;
     }
     session_quarantine(ctx, s, qid);
 
     if (s->nrcpts > 0 && (pr = calloc(s->nrcpts, sizeof *pr)) == NULL) {
-        rc = session_fail(ctx, s, "out of memory logging the message");
+        rc = session_fail(ctx, s, 0, "out of memory logging the message");
         goto out;
     }
     for (i = 0; i < s->nrcpts; i++) {

@@ -23,6 +23,7 @@ struct session {
     /* connection */
     struct policy *policy;          /* one snapshot for the whole connection */
     unsigned long actions;          /* SMFIF_* the MTA granted */
+    unsigned long noreply;          /* SMFIP_NR_* negotiated: stages not answered */
     bool leadspc;                   /* SMFIP_HDR_LEADSPC negotiated */
     bool negotiated;
     char *conn_host;                /* xxfi_connect host name */
@@ -32,6 +33,7 @@ struct session {
     /* message */
     bool in_msg;
     bool msg_error;                 /* internal error under on_error: accept */
+    bool msg_tempfail;              /* unanswered stage failed: tempfail at the next */
     bool have_facts;
     struct policy_facts facts;
     char *qid;                      /* queue id seen at MAIL/RCPT (Sendmail), or NULL */

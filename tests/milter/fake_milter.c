@@ -10,6 +10,59 @@
 
 #include "fake_milter.h"
 
+int fake_fail_strdup, fake_fail_realloc;
+
+char *__real_strdup(const char *s);
+char *__wrap_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
+char *__wrap_strndup(const char *s, size_t n);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+
+char *
+__wrap_strdup(const char *s)
+{
+    if (fake_fail_strdup > 0 && --fake_fail_strdup == 0)
+        return NULL;
+    return __real_strdup(s);
+}
+
+char *
+__wrap_strndup(const char *s, size_t n)
+{
+    if (fake_fail_strdup > 0 && --fake_fail_strdup == 0)
+        return NULL;
+    return __real_strndup(s, n);
+}
+
+void *
+__wrap_realloc(void *p, size_t n)
+{
+    if (fake_fail_realloc > 0 && --fake_fail_realloc == 0)
+        return NULL;
+    return __real_realloc(p, n);
+}
+
+/* The SMFIP_NR_* bit of a stage, 0 where the MTA always waits for an answer. */
+static unsigned long
+fake_nr_bit(enum fake_stage st)
+{
+    switch (st) {
+    case FAKE_CONNECT: return SMFIP_NR_CONN;
+    case FAKE_HELO:    return SMFIP_NR_HELO;
+    case FAKE_MAIL:    return SMFIP_NR_MAIL;
+    case FAKE_RCPT:    return SMFIP_NR_RCPT;
+    case FAKE_HEADER:  return SMFIP_NR_HDR;
+    default:           return 0;
+    }
+}
+
+sfsistat
+fake_ok(const SMFICTX *ctx)
+{
+    return (ctx->pflags & fake_nr_bit(ctx->stage)) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
 SMFICTX *
 fake_ctx_new(void)
 {
@@ -163,6 +216,9 @@ smfi_setreply(SMFICTX *ctx, char *rcode, char *xcode, char *message)
 
     if (ctx->stage == FAKE_CONNECT)
         return fake_violation(ctx, "smfi_setreply in connect");
+    /* the answer would never be sent, and would linger for a later stage */
+    if ((ctx->pflags & fake_nr_bit(ctx->stage)) != 0)
+        return fake_violation(ctx, "smfi_setreply at a stage negotiated as no-reply");
     if (rcode == NULL || strlen(rcode) != 3 || (rcode[0] != '4' && rcode[0] != '5'))
         return fake_violation(ctx, "bad rcode");
     if (xcode != NULL && xcode[0] != rcode[0])

@@ -36,6 +36,7 @@ struct smfi_str {
     size_t nops;
     struct fake_hdr_op ops[FAKE_MAX];
     char *quarantine;
+    unsigned long pflags;        /* protocol steps negotiated (SMFIP_*), set by the test */
     int   violations;            /* calls made where libmilter would refuse them */
     char  violation[256];
     bool  fail_setpriv;
@@ -51,5 +52,13 @@ void fake_clear_reply(SMFICTX *ctx);
 size_t fake_count_ops(SMFICTX *ctx, char op, const char *name);
 /* Value of the first op of kind op on name, or NULL. */
 const char *fake_op_value(SMFICTX *ctx, char op, const char *name);
+/* What a callback must return at ctx's stage when all went well: SMFIS_NOREPLY
+ * where ctx->pflags has the stage's SMFIP_NR_* bit, else SMFIS_CONTINUE. */
+sfsistat fake_ok(const SMFICTX *ctx);
+
+/* Allocation failures on demand (the test links with --wrap for strdup,
+ * strndup and realloc): n > 0 makes the n-th call from now fail, once;
+ * fake_fail_strdup counts strdup and strndup calls together. */
+extern int fake_fail_strdup, fake_fail_realloc;
 
 #endif

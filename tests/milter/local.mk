@@ -12,6 +12,9 @@ tests_milter_test_callbacks_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(MILTER_CFLA
 # libmilterd.a without -lmilter: fake_milter.c provides the smfi_* symbols.
 tests_milter_test_callbacks_LDADD = milter/libmilterd.a $(POLICY_LIBS) $(CMOCKA_LIBS) \
 	$(PTHREAD_LIBS)
+# fake_milter.c fails strdup/strndup/realloc on demand to reach the out-of-memory paths
+tests_milter_test_callbacks_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=strdup \
+	-Wl,--wrap=strndup -Wl,--wrap=realloc
 endif
 
 # miltertest against the real daemon; the runner skips (TAP SKIP) without it.

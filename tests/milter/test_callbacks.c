@@ -503,6 +503,7 @@ do_negotiate(SMFICTX *ctx)
     ctx->stage = FAKE_NEGOTIATE;
     assert_int_equal(callbacks_negotiate(ctx, 0x1ff, 0x1fffff, 0, 0, &p0, &p1, &p2, &p3),
                      SMFIS_CONTINUE);
+    ctx->pflags = p1;
 }
 
 static void
@@ -533,19 +534,19 @@ run_scenario(void **state)
     {
         char *host = sc->host ? strdup(sc->host) : NULL;
         assert_int_equal(callbacks_connect(ctx, host, make_sa(sc->addr, &ss)),
-                         SMFIS_CONTINUE);
+                         fake_ok(ctx));
         free(host);
     }
     ctx->stage = FAKE_HELO;
     {
         char helo[] = "client.example";
-        assert_int_equal(callbacks_helo(ctx, helo), SMFIS_CONTINUE);
+        assert_int_equal(callbacks_helo(ctx, helo), fake_ok(ctx));
     }
     ctx->stage = FAKE_MAIL;
     if (sc->mail_macro != NULL)
         fake_macro(ctx, "{mail_addr}", sc->mail_macro);
     argv[0] = strdup(sc->mail);
-    assert_int_equal(callbacks_envfrom(ctx, argv), SMFIS_CONTINUE);
+    assert_int_equal(callbacks_envfrom(ctx, argv), fake_ok(ctx));
     free(argv[0]);
 
     ctx->stage = FAKE_RCPT;
@@ -568,7 +569,7 @@ run_scenario(void **state)
     ctx->stage = FAKE_HEADER;
     for (i = 0; i < 4 && sc->hdr[i].name != NULL; i++) {
         char *n = strdup(sc->hdr[i].name), *val = strdup(sc->hdr[i].value);
-        assert_int_equal(callbacks_header(ctx, n, val), SMFIS_CONTINUE);
+        assert_int_equal(callbacks_header(ctx, n, val), fake_ok(ctx));
         free(n);
         free(val);
     }
@@ -718,7 +719,7 @@ txn_mail(SMFICTX *ctx, const char *mail, const char *rcpt0, const char *rcpt1,
 
     ctx->stage = FAKE_MAIL;
     argv[0] = strdup(mail);
-    assert_int_equal(callbacks_envfrom(ctx, argv), SMFIS_CONTINUE);
+    assert_int_equal(callbacks_envfrom(ctx, argv), fake_ok(ctx));
     free(argv[0]);
     ctx->stage = FAKE_RCPT;
     for (i = 0; i < 3 && rcpts[i] != NULL; i++) {
@@ -759,11 +760,11 @@ run_txn(void **state)
     ctx->stage = FAKE_CONNECT;
     {
         char *host = strdup(row->host);
-        assert_int_equal(callbacks_connect(ctx, host, make_sa(row->addr, &ss)), SMFIS_CONTINUE);
+        assert_int_equal(callbacks_connect(ctx, host, make_sa(row->addr, &ss)), fake_ok(ctx));
         free(host);
     }
     ctx->stage = FAKE_HELO;
-    assert_int_equal(callbacks_helo(ctx, helo), SMFIS_CONTINUE);
+    assert_int_equal(callbacks_helo(ctx, helo), fake_ok(ctx));
     if (row->mail_i != NULL)
         fake_macro(ctx, "i", row->mail_i);
     txn_mail(ctx, row->mail, row->rcpt[0], row->rcpt[1], row->rcpt[2]);
@@ -786,7 +787,7 @@ run_txn(void **state)
 
         ctx->stage = FAKE_HEADER;
         fake_macro(ctx, "i", "QHDR");
-        assert_int_equal(callbacks_header(ctx, hname, hval), SMFIS_CONTINUE);
+        assert_int_equal(callbacks_header(ctx, hname, hval), fake_ok(ctx));
         ctx->stage = FAKE_ABORT;
         assert_int_equal(callbacks_abort(ctx), SMFIS_CONTINUE);
         break;
@@ -846,7 +847,9 @@ struct nego_row {
 };
 
 #define ALL_ACT (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST)
-#define ALL_PROTO (SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_HDR_LEADSPC)
+#define ALL_STEPS (SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA)
+#define ALL_NR (SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_HDR)
+#define ALL_PROTO (ALL_STEPS | ALL_NR | SMFIP_HDR_LEADSPC)
 
 static const struct nego_row nego_rows[] = {
     { "negotiate: Postfix offer (0x1ff/0x1fffff) gets our actions, lists and LEADSPC",
@@ -855,7 +858,13 @@ static const struct nego_row nego_rows[] = {
       0xff, 0x1fffff, ALL_ACT & ~SMFIF_SETSYMLIST, ALL_PROTO, 0 },
     { "negotiate: nothing offered: ask for nothing", 0, 0, 0, 0, 0 },
     { "negotiate: no LEADSPC offered: not requested",
-      0x1ff, 0x3ff, ALL_ACT, ALL_PROTO & ~SMFIP_HDR_LEADSPC, 5 },
+      0x1ff, 0x3ff, ALL_ACT, ALL_STEPS | SMFIP_NR_HDR, 5 },
+    { "negotiate: no no-reply steps offered (protocol 2): every stage answered",
+      0x1ff, 0x7f, ALL_ACT, ALL_STEPS & 0x7f, 5 },
+    { "negotiate: every no-reply step offered: only HELO, MAIL, header taken",
+      0x1ff, ALL_STEPS | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
+      SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NR_HDR,
+      ALL_ACT, ALL_STEPS | ALL_NR, 5 },
 };
 
 static void
@@ -905,9 +914,9 @@ simple_message(SMFICTX *ctx, bool negotiate, const char *const *macros)
     set_macros(ctx, macros);
     ctx->stage = FAKE_CONNECT;
     assert_int_equal(callbacks_connect(ctx, NULL, make_sa("203.0.113.5", &ss)),
-                     SMFIS_CONTINUE);
+                     fake_ok(ctx));
     ctx->stage = FAKE_MAIL;
-    assert_int_equal(callbacks_envfrom(ctx, argv), SMFIS_CONTINUE);
+    assert_int_equal(callbacks_envfrom(ctx, argv), fake_ok(ctx));
     ctx->stage = FAKE_RCPT;
     argv[0] = rcpt;
     assert_int_equal(callbacks_envrcpt(ctx, argv), SMFIS_CONTINUE);
@@ -1036,15 +1045,15 @@ test_two_messages_reset(void **state)
     do_negotiate(ctx);
     set_macros(ctx, m_pf_plain);
     ctx->stage = FAKE_CONNECT;
-    assert_int_equal(callbacks_connect(ctx, NULL, NULL), SMFIS_CONTINUE);
+    assert_int_equal(callbacks_connect(ctx, NULL, NULL), fake_ok(ctx));
     /* message 1: forged header, then aborted (RSET) */
     ctx->stage = FAKE_MAIL;
-    assert_int_equal(callbacks_envfrom(ctx, argv), SMFIS_CONTINUE);
+    assert_int_equal(callbacks_envfrom(ctx, argv), fake_ok(ctx));
     ctx->stage = FAKE_RCPT;
     argv[0] = rcpt;
     assert_int_equal(callbacks_envrcpt(ctx, argv), SMFIS_CONTINUE);
     ctx->stage = FAKE_HEADER;
-    assert_int_equal(callbacks_header(ctx, n, val), SMFIS_CONTINUE);
+    assert_int_equal(callbacks_header(ctx, n, val), fake_ok(ctx));
     ctx->stage = FAKE_ABORT;
     assert_int_equal(callbacks_abort(ctx), SMFIS_CONTINUE);
     /* message 2: no forged header, so nothing may be removed */
@@ -1076,7 +1085,7 @@ test_snapshot_per_connection(void **state)
     do_negotiate(c1);
     c1->stage = FAKE_CONNECT;
     assert_int_equal(callbacks_connect(c1, NULL, make_sa("203.0.113.5", &ss)),
-                     SMFIS_CONTINUE);
+                     fake_ok(c1));
     reload_swap(policy_ref(cfg[CFG_NOHDR]));       /* SIGUSR1 arrives */
     v = simple_message(c1, false, m_pf_plain);     /* connect again is harmless */
     assert_non_null(v);                            /* old snapshot: header on */
@@ -1450,6 +1459,117 @@ run_reply(void **state)
     posture_log_reply_free(&out);
 }
 
+/* ------------------------------------------------------------ unanswered stages */
+
+/* A failure in a stage the MTA does not wait for (SMFIP_NR_*) must surface at
+ * the next answered stage, as on_error says; never as a lost answer. */
+enum defer_fault { DEFER_MAIL_OOM, DEFER_HEADER_OOM };
+
+struct defer_row {
+    const char *name;
+    int cfg;
+    enum defer_fault fault;
+    bool noreply;               /* negotiate with Postfix's offer, else protocol 2 */
+    sfsistat want_fault;        /* the answer of the failing stage */
+    sfsistat want_rcpt, want_eom;
+};
+
+static const struct defer_row defer_rows[] = {
+    { "no-reply MAIL out of memory: every RCPT gets 451 4.3.0",
+      CFG_BASE, DEFER_MAIL_OOM, true, SMFIS_NOREPLY, SMFIS_TEMPFAIL, 0 },
+    { "no-reply MAIL out of memory, on_error accept: delivered without a decision",
+      CFG_ACCEPT_ERR, DEFER_MAIL_OOM, true, SMFIS_NOREPLY, SMFIS_CONTINUE, SMFIS_CONTINUE },
+    { "answered MAIL out of memory (protocol 2): 451 4.3.0 at MAIL",
+      CFG_BASE, DEFER_MAIL_OOM, false, SMFIS_TEMPFAIL, 0, 0 },
+    { "no-reply header out of memory: 451 4.3.0 at end of message, nothing added",
+      CFG_BASE, DEFER_HEADER_OOM, true, SMFIS_NOREPLY, SMFIS_CONTINUE, SMFIS_TEMPFAIL },
+    { "answered header out of memory (protocol 2): 451 4.3.0 at the header",
+      CFG_BASE, DEFER_HEADER_OOM, false, SMFIS_TEMPFAIL, SMFIS_CONTINUE, 0 },
+};
+
+static void
+want_451(SMFICTX *ctx)
+{
+    want_str("reply code", ctx->rcode, "451");
+    want_str("enhanced code", ctx->xcode, "4.3.0");
+}
+
+static void
+run_defer(void **state)
+{
+    const struct defer_row *r = *state;
+    unsigned long p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+    char host[] = "client.example", helo[] = "client.example";
+    char from[] = "<s@other.test>", rcpt[] = "<r@example.test>";
+    char hn[] = "Authentication-Results", hv[] = " mx.local.test; tls=pass";
+    char *argv[2] = { from, NULL };
+    struct sockaddr_storage ss;
+    SMFICTX *ctx = fake_ctx_new();
+    sfsistat st;
+    int i;
+
+    assert_non_null(ctx);
+    reload_swap(policy_ref(cfg[r->cfg]));
+    ctx->stage = FAKE_NEGOTIATE;
+    assert_int_equal(callbacks_negotiate(ctx, 0x1ff, r->noreply ? 0x1fffff : 0x7f, 0, 0,
+                                         &p0, &p1, &p2, &p3), SMFIS_CONTINUE);
+    ctx->pflags = p1;
+    set_macros(ctx, m_pf_plain);
+    ctx->stage = FAKE_CONNECT;
+    assert_int_equal(callbacks_connect(ctx, host, make_sa("203.0.113.5", &ss)), SMFIS_CONTINUE);
+    ctx->stage = FAKE_HELO;
+    assert_int_equal(callbacks_helo(ctx, helo), fake_ok(ctx));
+    ctx->stage = FAKE_MAIL;
+    fake_fail_strdup = r->fault == DEFER_MAIL_OOM ? 1 : 0;
+    st = callbacks_envfrom(ctx, argv);
+    fake_fail_strdup = 0;
+    assert_int_equal(st, r->fault == DEFER_MAIL_OOM ? r->want_fault : fake_ok(ctx));
+    if (st == SMFIS_TEMPFAIL) {
+        want_451(ctx);
+        goto done;              /* the MTA refuses MAIL; no transaction follows */
+    }
+    ctx->stage = FAKE_RCPT;
+    argv[0] = rcpt;
+    for (i = 0; i < 2; i++) {   /* every recipient gets the deferred answer */
+        fake_clear_reply(ctx);
+        assert_int_equal(callbacks_envrcpt(ctx, argv), r->want_rcpt);
+        if (r->want_rcpt == SMFIS_TEMPFAIL)
+            want_451(ctx);
+    }
+    if (r->want_rcpt == SMFIS_TEMPFAIL) {
+        ctx->stage = FAKE_ABORT;
+        assert_int_equal(callbacks_abort(ctx), SMFIS_CONTINUE);
+        goto done;
+    }
+    ctx->stage = FAKE_HEADER;
+    fake_fail_realloc = r->fault == DEFER_HEADER_OOM ? 1 : 0;
+    st = callbacks_header(ctx, hn, hv);
+    fake_fail_realloc = 0;
+    assert_int_equal(st, r->fault == DEFER_HEADER_OOM ? r->want_fault : fake_ok(ctx));
+    if (st == SMFIS_TEMPFAIL) {
+        want_451(ctx);
+        ctx->stage = FAKE_ABORT;
+        assert_int_equal(callbacks_abort(ctx), SMFIS_CONTINUE);
+        goto done;
+    }
+    ctx->stage = FAKE_EOM;
+    fake_clear_reply(ctx);
+    assert_int_equal(callbacks_eom(ctx), r->want_eom);
+    assert_int_equal(fake_count_ops(ctx, 'a', "X-TLS-Policy"), 0);
+    if (r->want_eom == SMFIS_TEMPFAIL) {
+        want_451(ctx);
+        /* the next message on the connection starts clean */
+        char *v = simple_message(ctx, false, NULL);
+        assert_non_null(v);
+        free(v);
+    }
+done:
+    want_no_violation(ctx);
+    ctx->stage = FAKE_CLOSE;
+    assert_int_equal(callbacks_close(ctx), SMFIS_CONTINUE);
+    fake_ctx_free(ctx);
+}
+
 /* ------------------------------------------------------------ main */
 
 #define NROWS(a) (sizeof(a) / sizeof((a)[0]))
@@ -1477,6 +1597,7 @@ main(void)
     TABLE_TEST_ROWS(&tt, scenarios, name, run_scenario);
     TABLE_TEST_ROWS(&tt, txn_rows, name, run_txn);
     TABLE_TEST_ROWS(&tt, nego_rows, name, run_nego);
+    TABLE_TEST_ROWS(&tt, defer_rows, name, run_defer);
     for (size_t i = 0; i < NROWS(singles); i++)
         table_test_add(&tt, singles[i].name, singles[i].fn, NULL);
     TABLE_TEST_ROWS(&tt, esc_rows, name, run_esc);
