@@ -5,6 +5,7 @@
  * Never: looks at a macro, modifies a message, or refuses anything.
  */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,18 @@
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
+
+/* The no-reply steps milter-tlspolicy takes (SESSION_NOREPLY in milter/session.c).
+ * Every MTA connection offers the same, so one process-wide copy will do. */
+#define NM_NOREPLY (SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_HDR)
+static atomic_ulong nm_noreply;
+
+/* "continue", unanswered where negotiated so (libmilter insists) */
+static sfsistat nm_continue(unsigned long nr_bit)
+{
+    return (atomic_load_explicit(&nm_noreply, memory_order_relaxed) & nr_bit) ? SMFIS_NOREPLY
+                                                                              : SMFIS_CONTINUE;
+}
 
 static sfsistat nm_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                              unsigned long f2, unsigned long f3, unsigned long *pf0,
@@ -24,7 +37,9 @@ static sfsistat nm_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     *pf0 = f0 & want;
     /* The steps milter-tlspolicy declines (milter/session.c): a baseline that did
      * more round trips than the daemon would flatter the daemon. */
-    *pf1 = f1 & (SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_HDR_LEADSPC);
+    *pf1 = f1 & (SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_HDR_LEADSPC |
+                 NM_NOREPLY);
+    atomic_store_explicit(&nm_noreply, *pf1 & NM_NOREPLY, memory_order_relaxed);
     *pf2 = 0;
     *pf3 = 0;
     if (f0 & SMFIF_SETSYMLIST) {
@@ -53,13 +68,13 @@ static sfsistat nm_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 static sfsistat nm_helo(SMFICTX *ctx, char *helo)
 {
     (void)ctx; (void)helo;
-    return SMFIS_CONTINUE;
+    return nm_continue(SMFIP_NR_HELO);
 }
 
 static sfsistat nm_envfrom(SMFICTX *ctx, char **argv)
 {
     (void)ctx; (void)argv;
-    return SMFIS_CONTINUE;
+    return nm_continue(SMFIP_NR_MAIL);
 }
 
 static sfsistat nm_envrcpt(SMFICTX *ctx, char **argv)
@@ -71,7 +86,7 @@ static sfsistat nm_envrcpt(SMFICTX *ctx, char **argv)
 static sfsistat nm_header(SMFICTX *ctx, char *name, char *value)
 {
     (void)ctx; (void)name; (void)value;
-    return SMFIS_CONTINUE;
+    return nm_continue(SMFIP_NR_HDR);
 }
 
 static sfsistat nm_ctx_only(SMFICTX *ctx)
