@@ -493,40 +493,59 @@ session_remove_forged(SMFICTX *ctx, struct session *s, const struct policy_setti
                             qid, s->authres_ours[i - 1]);
 }
 
+/* The header values of a message, built before anything is logged or sent. */
+struct session_edits {
+    char *name;                     /* settings.header (libmilter wants it writable) */
+    char *posture;                  /* its value, or NULL when disabled */
+    char *authres;                  /* Authentication-Results value, or NULL */
+};
+
+static void
+session_edits_free(struct session_edits *e)
+{
+    free(e->name);
+    free(e->posture);
+    free(e->authres);
+}
+
 static int
-session_add_headers(SMFICTX *ctx, struct session *s, const struct policy_settings *st,
-                    const struct policy_result *sum, const char *qid)
+session_build_edits(struct session *s, const struct policy_settings *st,
+                    const struct policy_result *sum, struct session_edits *e)
 {
     struct strbuf b;
-    char *name = NULL, *value = NULL;
-    int rc = -1;
 
-    strbuf_init(&b);
-    if (st->header != NULL && st->header[0] != '\0' && (s->actions & SMFIF_ADDHDRS)) {
+    memset(e, 0, sizeof *e);
+    if (!(s->actions & SMFIF_ADDHDRS))
+        return 0;
+    if (st->header != NULL && st->header[0] != '\0') {
+        strbuf_init(&b);
         posture_log_header(&b, strlen(st->header), s->leadspc, &s->facts, sum);
-        name = strdup(st->header);
-        if ((value = strbuf_take(&b)) == NULL || name == NULL)
-            goto out;
-        if (smfi_addheader(ctx, name, value) != MI_SUCCESS)
-            posture_log_msg(LOG_WARNING, "%s: smfi_addheader(%s) failed", qid, name);
-        free(value);
-        value = NULL;
+        e->posture = strbuf_take(&b);
+        e->name = strdup(st->header);
+        if (e->posture == NULL || e->name == NULL)
+            goto fail;
     }
-    if (st->authserv_id != NULL && st->authserv_id[0] != '\0' && (s->actions & SMFIF_ADDHDRS)) {
+    if (st->authserv_id != NULL && st->authserv_id[0] != '\0') {
         strbuf_init(&b);
         posture_log_authres(&b, s->leadspc, st->authserv_id, &s->facts, sum);
-        if ((value = strbuf_take(&b)) == NULL)
-            goto out;
-        /* Authentication-Results goes on top, like a trace field (RFC 8601 5). */
-        if (smfi_insheader(ctx, 0, SESSION_AUTHRES, value) != MI_SUCCESS)
-            posture_log_msg(LOG_WARNING, "%s: smfi_insheader(" SESSION_AUTHRES ") failed", qid);
+        if ((e->authres = strbuf_take(&b)) == NULL)
+            goto fail;
     }
-    rc = 0;
-out:
-    strbuf_free(&b);
-    free(name);
-    free(value);
-    return rc;
+    return 0;
+fail:
+    session_edits_free(e);
+    memset(e, 0, sizeof *e);
+    return -1;
+}
+
+static void
+session_send_edits(SMFICTX *ctx, const struct session_edits *e, const char *qid)
+{
+    if (e->posture != NULL && smfi_addheader(ctx, e->name, e->posture) != MI_SUCCESS)
+        posture_log_msg(LOG_WARNING, "%s: smfi_addheader(%s) failed", qid, e->name);
+    /* Authentication-Results goes on top, like a trace field (RFC 8601 5). */
+    if (e->authres != NULL && smfi_insheader(ctx, 0, SESSION_AUTHRES, e->authres) != MI_SUCCESS)
+        posture_log_msg(LOG_WARNING, "%s: smfi_insheader(" SESSION_AUTHRES ") failed", qid);
 }
 
 /* Quarantine when an accepted recipient's connector says so in enforce mode:
@@ -534,7 +553,9 @@ out:
 static void
 session_quarantine(SMFICTX *ctx, struct session *s, const char *qid)
 {
+    static char session_quarantine_fallback[] = "TLS policy (reason lost: out of memory)";
     struct strbuf b;
+    char *reason;
     size_t i;
 
     for (i = 0; i < s->nrcpts; i++) {
@@ -543,16 +564,19 @@ session_quarantine(SMFICTX *ctx, struct session *s, const char *qid)
         if (s->rcpts[i].refused || r->action != POLICY_ACTION_QUARANTINE ||
             r->mode != POLICY_MODE_ENFORCE)
             continue;
-        strbuf_init(&b);
-        posture_log_reason_text(&b, r);
-        if (!b.oom && (s->actions & SMFIF_QUARANTINE)) {
-            if (smfi_quarantine(ctx, b.s) != MI_SUCCESS)
-                posture_log_msg(LOG_WARNING, "%s: smfi_quarantine failed", qid);
-            else
-                posture_log_msg(LOG_INFO, "%s: quarantined: %s", qid, b.s);
-        } else if (!(s->actions & SMFIF_QUARANTINE))
+        if (!(s->actions & SMFIF_QUARANTINE)) {
             posture_log_msg(LOG_WARNING, "%s: quarantine wanted but not offered by the MTA",
                             qid);
+            return;
+        }
+        strbuf_init(&b);
+        posture_log_reason_text(&b, r);
+        /* without memory for the reason the message is still held */
+        reason = b.oom ? session_quarantine_fallback : b.s;
+        if (smfi_quarantine(ctx, reason) != MI_SUCCESS)
+            posture_log_msg(LOG_WARNING, "%s: smfi_quarantine failed", qid);
+        else
+            posture_log_msg(LOG_INFO, "%s: quarantined: %s", qid, reason);
         strbuf_free(&b);
         return;
     }
@@ -565,6 +589,7 @@ session_eom(SMFICTX *ctx, struct session *s)
     const struct policy_result *sum = NULL;
     struct policy_result none;
     struct posture_rcpt *pr = NULL;
+    struct session_edits e = { NULL, NULL, NULL };
     struct posture_msg m;
     const char *qid_raw = macros_queue_id(ctx);
     const char *qid = qid_raw ? qid_raw : "NOQUEUE";
@@ -584,7 +609,6 @@ session_eom(SMFICTX *ctx, struct session *s)
         goto out;
     }
     st = policy_settings(s->policy);
-    session_remove_forged(ctx, s, st, qid);
 
     memset(&m, 0, sizeof m);
     m.queue_id = qid_raw;
@@ -593,6 +617,7 @@ session_eom(SMFICTX *ctx, struct session *s)
     if (s->msg_error) {
         m.error = "internal error earlier in this message; no decision";
         posture_log_message(&m);
+        session_remove_forged(ctx, s, st, qid);
         goto out;
     }
     for (i = 0; i < s->nrcpts; i++) {
@@ -612,12 +637,12 @@ session_eom(SMFICTX *ctx, struct session *s)
         have_none = true;
         sum = &none;
     }
-    if (session_add_headers(ctx, s, st, sum, qid) != 0) {
+    /* Everything that can run out of memory comes first, so a message that is
+     * then refused was never logged as delivered. */
+    if (session_build_edits(s, st, sum, &e) != 0) {
         rc = session_fail(ctx, s, 0, "out of memory building the headers");
         goto out;
     }
-    session_quarantine(ctx, s, qid);
-
     if (s->nrcpts > 0 && (pr = calloc(s->nrcpts, sizeof *pr)) == NULL) {
         rc = session_fail(ctx, s, 0, "out of memory logging the message");
         goto out;
@@ -633,7 +658,14 @@ session_eom(SMFICTX *ctx, struct session *s)
     m.nrcpts = s->nrcpts;
     m.naccepted = naccepted;
     posture_log_message(&m);
+    /* The edits go last: libmilter writes each one to the MTA at once, and
+     * sent after the log line they reach it together with the final answer,
+     * instead of waking it once more while the line is written. */
+    session_remove_forged(ctx, s, st, qid);
+    session_send_edits(ctx, &e, qid);
+    session_quarantine(ctx, s, qid);
 out:
+    session_edits_free(&e);
     free(pr);
     if (have_none)
         policy_result_free(&none);
