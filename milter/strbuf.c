@@ -97,9 +97,9 @@ strbuf_puts(struct strbuf *b, const char *s)
 }
 
 void
-strbuf_printf(struct strbuf *b, const char *fmt, ...)
+strbuf_vprintf(struct strbuf *b, const char *fmt, va_list ap)
 {
-    va_list ap;
+    va_list again;
     size_t room;
     int n;
 
@@ -108,25 +108,28 @@ strbuf_printf(struct strbuf *b, const char *fmt, ...)
     if (!strbuf_grow(b, 0))
         return;
     room = b->cap - b->len;
-    va_start(ap, fmt);
+    va_copy(again, ap);
     n = vsnprintf(b->s + b->len, room, fmt, ap);
-    va_end(ap);
+    if (n >= 0 && (size_t)n >= room && strbuf_grow(b, (size_t)n))
+        n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, again);
+    va_end(again);
+    if (b->oom)
+        return;
     if (n < 0) {
         b->oom = true;
         return;
     }
-    if ((size_t)n >= room) {
-        if (!strbuf_grow(b, (size_t)n))
-            return;
-        va_start(ap, fmt);
-        n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = true;
-            return;
-        }
-    }
     b->len += (size_t)n;
+}
+
+void
+strbuf_printf(struct strbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    strbuf_vprintf(b, fmt, ap);
+    va_end(ap);
 }
 
 const char *

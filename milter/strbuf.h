@@ -5,6 +5,7 @@
 #ifndef MILTER_STRBUF_H
 #define MILTER_STRBUF_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -23,6 +24,8 @@ void  strbuf_putn(struct strbuf *b, const char *s, size_t n);
 void  strbuf_puts(struct strbuf *b, const char *s);
 void  strbuf_printf(struct strbuf *b, const char *fmt, ...)
       __attribute__((format(printf, 2, 3)));
+void  strbuf_vprintf(struct strbuf *b, const char *fmt, va_list ap)
+      __attribute__((format(printf, 2, 0)));
 /* The text so far ("" when empty); never NULL. */
 const char *strbuf_str(const struct strbuf *b);
 /* Hand the string to the caller (NULL when out of memory); the buffer is reset. */
