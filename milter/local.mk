@@ -11,6 +11,7 @@ milter_libmilterd_a_SOURCES = \
 	milter/macros.c milter/macros.h \
 	milter/reload.c milter/reload.h \
 	milter/posture_log.c milter/posture_log.h \
+	milter/logq.c milter/logq.h \
 	milter/strbuf.c milter/strbuf.h \
 	tools/json_out.c tools/json_out.h
 

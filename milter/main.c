@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <paths.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -20,11 +21,14 @@
 #include <libmilter/mfapi.h>
 
 #include "callbacks.h"
+#include "logq.h"
 #include "posture_log.h"
 #include "reload.h"
 
 #define MAIN_DEFAULT_SOCKET "unix:/run/milter-tlspolicy/milter.sock"
 #define MAIN_DEFAULT_CONFIG SYSCONFDIR "/milter-tlspolicy/connectors.yaml"
+/* Syslog lines queued at most (a few MB); beyond, callbacks log directly. */
+#define MAIN_LOGQ_MAX 100000
 
 /* Exit codes (documented in milter-tlspolicy.8). */
 enum { MAIN_EXIT_OK = 0, MAIN_EXIT_FAIL = 1, MAIN_EXIT_CONFIG = 2 };
@@ -204,6 +208,20 @@ main_write_pidfile(const char *path)
  * ready (socket, pidfile, privileges, threads), so that an init system sees
  * the pidfile when the command returns and a failed start exits non-zero.
  * Returns, in the child, the fd to write one byte to when ready; -1 on error. */
+/* Send what is queued, then say if syslog(3) had to stand in or lines were lost. */
+static void
+main_stop_logq(void)
+{
+    struct logq_stats st;
+
+    logq_stop();
+    logq_stats(&st);
+    if (st.overflowed > 0 || st.dropped > 0)
+        syslog(LOG_WARNING, "syslog writer: %zu line(s) sent, %zu written directly "
+               "(queue full), %zu not accepted by the syslog daemon",
+               st.sent, st.overflowed, st.dropped);
+}
+
 static int
 main_daemonise(void)
 {
@@ -405,6 +423,11 @@ main(int argc, char **argv)
     }
     if (o.user != NULL && main_drop_privileges(&ids) != 0)
         goto out;
+    /* the per-message lines go out in batches from here on (logq.h) */
+    if ((err = logq_start("milter-tlspolicy", _PATH_LOG, o.foreground,
+                          MAIN_LOGQ_MAX)) != 0)
+        syslog(LOG_WARNING, "cannot start the syslog writer (%s): logging directly",
+               strerror(err));
 
     /* opened as the final user, so that SIGUSR1 can reopen it after rotation */
     p = reload_current();
@@ -435,6 +458,7 @@ main(int argc, char **argv)
         syslog(LOG_ERR, "smfi_main failed");
 out:
     reload_shutdown();
+    main_stop_logq();
     posture_log_json_close();
     if (pidfile_written && unlink(o.pidfile) != 0 && errno != ENOENT)
         syslog(LOG_WARNING, "cannot remove pidfile %s: %m", o.pidfile);

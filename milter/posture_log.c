@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "json_out.h"              /* one UTF-8 validator, shared with tlspolicy */
+#include "logq.h"
 #include "posture_log.h"
 
 static atomic_bool posture_verbose;
@@ -428,13 +429,22 @@ posture_log_verbose(void)
 void
 posture_log_msg(int prio, const char *fmt, ...)
 {
+    struct strbuf b;
     va_list ap;
 
     if (prio == LOG_DEBUG && !posture_log_verbose())
         return;
+    strbuf_init(&b);
     va_start(ap, fmt);
-    vsyslog(LOG_MAIL | prio, fmt, ap);
+    strbuf_vprintf(&b, fmt, ap);
     va_end(ap);
+    if (b.oom) {
+        va_start(ap, fmt);
+        vsyslog(LOG_MAIL | prio, fmt, ap);
+        va_end(ap);
+    } else
+        logq_line(prio, strbuf_str(&b));
+    strbuf_free(&b);
 }
 
 static const char *
@@ -624,7 +634,7 @@ posture_log_message(const struct posture_msg *m)
         syslog(LOG_MAIL | LOG_ERR, "%s: out of memory formatting the posture log line",
                posture_qid(m->queue_id));
     else
-        syslog(LOG_MAIL | LOG_INFO, "%s", strbuf_str(&b));
+        logq_line(LOG_INFO, strbuf_str(&b));
     strbuf_free(&b);
     posture_log_json_line(m);
 }
@@ -662,7 +672,7 @@ posture_log_refused(const char *queue_id, const char *rcpt, const struct policy_
     posture_reasons(&b, r, POSTURE_ESC_QUOTED);
     strbuf_putc(&b, '"');
     if (!b.oom)
-        syslog(LOG_MAIL | LOG_INFO, "%s", strbuf_str(&b));
+        logq_line(LOG_INFO, strbuf_str(&b));
     strbuf_free(&b);
 }
 

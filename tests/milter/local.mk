@@ -15,6 +15,13 @@ tests_milter_test_callbacks_LDADD = milter/libmilterd.a $(POLICY_LIBS) $(CMOCKA_
 # fake_milter.c fails strdup/strndup/realloc on demand to reach the out-of-memory paths
 tests_milter_test_callbacks_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=strdup \
 	-Wl,--wrap=strndup -Wl,--wrap=realloc
+# the syslog writer thread against a socket the test binds
+check_PROGRAMS += tests/milter/test_logq
+TESTS += tests/milter/test_logq
+tests_milter_test_logq_SOURCES = tests/milter/test_logq.c
+tests_milter_test_logq_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PTHREAD_CFLAGS) \
+	-I$(top_srcdir)/milter -I$(top_srcdir)/tests/unit
+tests_milter_test_logq_LDADD = milter/libmilterd.a $(CMOCKA_LIBS) $(PTHREAD_LIBS)
 endif
 
 # miltertest against the real daemon; the runner skips (TAP SKIP) without it.
