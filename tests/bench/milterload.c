@@ -167,6 +167,12 @@ struct session {
     size_t nenv;
     bool milter_done;             /* the milter said accept for the session */
     struct buf in;
+    /* Buffered like Postfix's VSTREAM (4 KiB each way): commands the milter
+     * does not answer travel with the next one that it does, and one read
+     * takes every reply packet already there. */
+    struct buf out;
+    unsigned char rbuf[4096];
+    size_t rpos, rlen;
     char reply_text[256];
 };
 
@@ -236,7 +242,17 @@ static int send_all(struct session *s, const unsigned char *p, size_t n)
     return 0;
 }
 
-/* Send one packet: 4-byte length (command byte included), command, data. */
+/* Write out what is buffered; -2 when the milter closed the connection. */
+static int flush_out(struct session *s)
+{
+    if (s->out.len > 0 && send_all(s, s->out.p, s->out.len) < 0)
+        return -2;
+    s->out.len = 0;
+    return 0;
+}
+
+/* Queue one packet: 4-byte length (command byte included), command, data. It
+ * leaves when the buffer is full or before the next read (flush_out). */
 static int send_packet(struct session *s, char cmd, const struct buf *data)
 {
     size_t dlen = data ? data->len : 0;
@@ -246,14 +262,28 @@ static int send_packet(struct session *s, char cmd, const struct buf *data)
         return fail(s, "out of memory");
     memcpy(hdr, &n, 4);
     hdr[4] = (unsigned char)cmd;
-    if (send_all(s, hdr, 5) < 0 || (dlen && send_all(s, data->p, dlen) < 0))
-        return -2;                /* the milter closed the connection */
-    return 0;
+    buf_add(&s->out, hdr, 5);
+    if (dlen)
+        buf_add(&s->out, data->p, dlen);
+    if (s->out.oom)
+        return fail(s, "out of memory");
+    return s->out.len >= sizeof s->rbuf ? flush_out(s) : 0;
 }
 
 static int recv_full(struct session *s, unsigned char *p, size_t n)
 {
+    int flushed = flush_out(s);
+    if (flushed < 0)
+        return flushed;
     while (n > 0) {
+        if (s->rpos < s->rlen) {
+            size_t k = s->rlen - s->rpos < n ? s->rlen - s->rpos : n;
+            memcpy(p, s->rbuf + s->rpos, k);
+            s->rpos += k;
+            p += k;
+            n -= k;
+            continue;
+        }
         double left = opt.io_timeout;
         struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
         int r = poll(&pfd, 1, (int)(left * 1000));
@@ -264,7 +294,7 @@ static int recv_full(struct session *s, unsigned char *p, size_t n)
         }
         if (r == 0)
             return fail(s, "no reply from the milter within %.1f s", opt.io_timeout);
-        ssize_t got = recv(s->fd, p, n, 0);
+        ssize_t got = recv(s->fd, s->rbuf, sizeof s->rbuf, 0);
         if (got < 0) {
             if (errno == EINTR)
                 continue;
@@ -272,8 +302,8 @@ static int recv_full(struct session *s, unsigned char *p, size_t n)
         }
         if (got == 0)
             return -2;            /* closed by the milter */
-        p += got;
-        n -= (size_t)got;
+        s->rpos = 0;
+        s->rlen = (size_t)got;
     }
     return 0;
 }
@@ -912,6 +942,8 @@ static void session_reset(struct session *s)
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;
+    s->out.len = 0;
+    s->rpos = s->rlen = 0;
     for (int i = 0; i < NSTAGES; i++) {
         free(s->symlist[i]);
         s->symlist[i] = NULL;
@@ -942,8 +974,8 @@ static void *worker_main(void *arg)
                 break;
             r = run_message(&s, msgno++ + w->id * 100000u, domain, k);
         }
-        if (r == 0 || r == 1)
-            send_packet(&s, C_QUIT, NULL);
+        if ((r == 0 || r == 1) && send_packet(&s, C_QUIT, NULL) == 0)
+            flush_out(&s);
         if (r == -2)
             w->st.sessions_dropped++;
         session_reset(&s);
@@ -952,6 +984,7 @@ static void *worker_main(void *arg)
     }
     session_reset(&s);
     free(s.in.p);
+    free(s.out.p);
     return NULL;
 }
 
