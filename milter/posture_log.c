@@ -35,14 +35,56 @@ static int posture_json_slot = -1;
 
 /* ------------------------------------------------------------ the sanitiser */
 
-/* A byte that every escaping mode copies as it is: printable ASCII other than the
- * quote, the backslash and, where it matters, the space and the percent sign. */
+/* Byte classes, looked up once per byte on the per-message path: PLAIN bytes
+ * every escaping mode copies as they are (printable ASCII but space, quote,
+ * backslash, percent), SPACE and PERCENT copied where the mode allows, TOKEN
+ * bytes that may stand unquoted in a log line or header parameter. */
+enum { POSTURE_C_PLAIN = 1, POSTURE_C_SPACE = 2, POSTURE_C_PERCENT = 4, POSTURE_C_TOKEN = 8 };
+
+#define POSTURE_P   POSTURE_C_PLAIN
+#define POSTURE_PT  (POSTURE_C_PLAIN | POSTURE_C_TOKEN)
+static const unsigned char posture_class[256] = {
+    [' '] = POSTURE_C_SPACE, ['!'] = POSTURE_P, ['#'] = POSTURE_P, ['$'] = POSTURE_P,
+    ['%'] = POSTURE_C_PERCENT, ['&'] = POSTURE_P, ['\''] = POSTURE_P, ['('] = POSTURE_P,
+    [')'] = POSTURE_P, ['*'] = POSTURE_P, ['+'] = POSTURE_PT, [','] = POSTURE_P,
+    ['-'] = POSTURE_PT, ['.'] = POSTURE_PT, ['/'] = POSTURE_PT,
+    ['0'] = POSTURE_PT, ['1'] = POSTURE_PT, ['2'] = POSTURE_PT, ['3'] = POSTURE_PT,
+    ['4'] = POSTURE_PT, ['5'] = POSTURE_PT, ['6'] = POSTURE_PT, ['7'] = POSTURE_PT,
+    ['8'] = POSTURE_PT, ['9'] = POSTURE_PT, [':'] = POSTURE_PT, [';'] = POSTURE_P,
+    ['<'] = POSTURE_P, ['='] = POSTURE_P, ['>'] = POSTURE_P, ['?'] = POSTURE_P,
+    ['@'] = POSTURE_PT,
+    ['A'] = POSTURE_PT, ['B'] = POSTURE_PT, ['C'] = POSTURE_PT, ['D'] = POSTURE_PT,
+    ['E'] = POSTURE_PT, ['F'] = POSTURE_PT, ['G'] = POSTURE_PT, ['H'] = POSTURE_PT,
+    ['I'] = POSTURE_PT, ['J'] = POSTURE_PT, ['K'] = POSTURE_PT, ['L'] = POSTURE_PT,
+    ['M'] = POSTURE_PT, ['N'] = POSTURE_PT, ['O'] = POSTURE_PT, ['P'] = POSTURE_PT,
+    ['Q'] = POSTURE_PT, ['R'] = POSTURE_PT, ['S'] = POSTURE_PT, ['T'] = POSTURE_PT,
+    ['U'] = POSTURE_PT, ['V'] = POSTURE_PT, ['W'] = POSTURE_PT, ['X'] = POSTURE_PT,
+    ['Y'] = POSTURE_PT, ['Z'] = POSTURE_PT,
+    ['['] = POSTURE_P, [']'] = POSTURE_P, ['^'] = POSTURE_P, ['_'] = POSTURE_PT,
+    ['`'] = POSTURE_P,
+    ['a'] = POSTURE_PT, ['b'] = POSTURE_PT, ['c'] = POSTURE_PT, ['d'] = POSTURE_PT,
+    ['e'] = POSTURE_PT, ['f'] = POSTURE_PT, ['g'] = POSTURE_PT, ['h'] = POSTURE_PT,
+    ['i'] = POSTURE_PT, ['j'] = POSTURE_PT, ['k'] = POSTURE_PT, ['l'] = POSTURE_PT,
+    ['m'] = POSTURE_PT, ['n'] = POSTURE_PT, ['o'] = POSTURE_PT, ['p'] = POSTURE_PT,
+    ['q'] = POSTURE_PT, ['r'] = POSTURE_PT, ['s'] = POSTURE_PT, ['t'] = POSTURE_PT,
+    ['u'] = POSTURE_PT, ['v'] = POSTURE_PT, ['w'] = POSTURE_PT, ['x'] = POSTURE_PT,
+    ['y'] = POSTURE_PT, ['z'] = POSTURE_PT,
+    ['{'] = POSTURE_P, ['|'] = POSTURE_P, ['}'] = POSTURE_P, ['~'] = POSTURE_P,
+};
+#undef POSTURE_P
+#undef POSTURE_PT
+
+/* A byte that this escaping mode copies as it is. */
 static inline bool
 posture_plain(unsigned char c, enum posture_esc how)
 {
-    if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\')
-        return c == ' ' && how != POSTURE_ESC_BARE;
-    return c != '%' || how != POSTURE_ESC_REPLY;
+    unsigned char k = posture_class[c];
+
+    if (k & POSTURE_C_PLAIN)
+        return true;
+    if (k & POSTURE_C_SPACE)
+        return how != POSTURE_ESC_BARE;
+    return (k & POSTURE_C_PERCENT) && how != POSTURE_ESC_REPLY;
 }
 
 void
@@ -121,13 +163,9 @@ posture_is_token(const char *s)
 
     if (s == NULL || *s == '\0')
         return false;
-    for (p = s; *p != '\0'; p++) {
-        unsigned char c = (unsigned char)*p;
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || strchr("._-+:@/", c) != NULL))
+    for (p = s; *p != '\0'; p++)
+        if (!(posture_class[(unsigned char)*p] & POSTURE_C_TOKEN))
             return false;
-    }
     return true;
 }
 
@@ -464,8 +502,12 @@ posture_log_format_line(struct strbuf *b, const struct posture_msg *m)
     if (r != NULL) {
         strbuf_puts(b, " connector=");
         posture_log_value(b, r->connector, POSTURE_VALUE_MAX);
-        strbuf_printf(b, " verdict=%s action=%s mode=%s", policy_verdict_name(r->verdict),
-                      policy_action_name(r->action), policy_mode_name(r->mode));
+        strbuf_puts(b, " verdict=");
+        strbuf_puts(b, policy_verdict_name(r->verdict));
+        strbuf_puts(b, " action=");
+        strbuf_puts(b, policy_action_name(r->action));
+        strbuf_puts(b, " mode=");
+        strbuf_puts(b, policy_mode_name(r->mode));
     } else
         strbuf_puts(b, " verdict=error");
     if (f != NULL) {
@@ -479,7 +521,8 @@ posture_log_format_line(struct strbuf *b, const struct posture_msg *m)
         posture_log_sanitize(b, f->sender, POSTURE_VALUE_MAX, POSTURE_ESC_BARE);
         strbuf_putc(b, '>');
     }
-    strbuf_printf(b, " rcpts=%zu", m->naccepted);
+    strbuf_puts(b, " rcpts=");
+    strbuf_putu(b, m->naccepted);
     if (f != NULL) {
         strbuf_puts(b, " tls=");
         posture_log_value(b, posture_tls_version(f), POSTURE_VALUE_MAX);
@@ -488,9 +531,12 @@ posture_log_format_line(struct strbuf *b, const struct posture_msg *m)
                 strbuf_puts(b, " cipher=");
                 posture_log_value(b, f->cipher, POSTURE_VALUE_MAX);
             }
-            if (f->cipher_bits >= 0)
-                strbuf_printf(b, " bits=%d", f->cipher_bits);
-            strbuf_printf(b, " fs=%s", policy_tri_name(f->fs));
+            if (f->cipher_bits >= 0) {
+                strbuf_puts(b, " bits=");
+                strbuf_putu(b, (unsigned long)f->cipher_bits);
+            }
+            strbuf_puts(b, " fs=");
+            strbuf_puts(b, policy_tri_name(f->fs));
         }
         if (f->subject_cn != NULL) {
             strbuf_puts(b, " cert=");
@@ -506,8 +552,10 @@ posture_log_format_line(struct strbuf *b, const struct posture_msg *m)
         strbuf_puts(b, " root=");
         posture_log_value(b, r->root, POSTURE_VALUE_MAX);
     }
-    if (f != NULL)
-        strbuf_printf(b, " verified=%s", policy_tri_name(f->cert_verified));
+    if (f != NULL) {
+        strbuf_puts(b, " verified=");
+        strbuf_puts(b, policy_tri_name(f->cert_verified));
+    }
     if (r != NULL && r->nreasons > 0) {
         strbuf_puts(b, " reason=\"");
         posture_reasons(b, r, POSTURE_ESC_QUOTED);

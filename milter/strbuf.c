@@ -97,6 +97,18 @@ strbuf_puts(struct strbuf *b, const char *s)
 }
 
 void
+strbuf_putu(struct strbuf *b, unsigned long v)
+{
+    char d[24];
+    size_t i = sizeof d;
+
+    do
+        d[--i] = (char)('0' + v % 10);
+    while ((v /= 10) != 0 && i > 0);
+    strbuf_putn(b, d + i, sizeof d - i);
+}
+
+void
 strbuf_vprintf(struct strbuf *b, const char *fmt, va_list ap)
 {
     va_list again;

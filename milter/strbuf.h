@@ -22,6 +22,8 @@ void  strbuf_reset(struct strbuf *b);
 void  strbuf_putc(struct strbuf *b, char c);
 void  strbuf_putn(struct strbuf *b, const char *s, size_t n);
 void  strbuf_puts(struct strbuf *b, const char *s);
+/* v in decimal, without printf's cost on the per-message path. */
+void  strbuf_putu(struct strbuf *b, unsigned long v);
 void  strbuf_printf(struct strbuf *b, const char *fmt, ...)
       __attribute__((format(printf, 2, 3)));
 void  strbuf_vprintf(struct strbuf *b, const char *fmt, va_list ap)
