@@ -302,10 +302,9 @@ logq_start(const char *ident, const char *path, bool stderr_copy, size_t max_pen
         return EALREADY;
     if (strlen(ident) >= sizeof logq_ident || strlen(path) >= sizeof logq_path)
         return ENAMETOOLONG;
-    memset(logq_ident, 0, sizeof logq_ident);
-    memcpy(logq_ident, ident, strlen(ident));
+    memcpy(logq_ident, ident, strlen(ident) + 1);
     memset(logq_path, 0, sizeof logq_path);
-    memcpy(logq_path, path, strlen(path));
+    memcpy(logq_path, path, strlen(path) + 1);
     logq_pid = (long)getpid();
     logq_stderr = stderr_copy;
     logq_max = max_pending > 0 ? max_pending : 1;
