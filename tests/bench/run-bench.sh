@@ -16,6 +16,7 @@ usage() {
 RUNS=7
 QUICK=0
 ONLY=abc
+PRUNS=3
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
@@ -135,6 +136,9 @@ while True: s.recv(65536)' >"$T/devlog.out" 2>&1 &
 start_milters() {
 	"$B/nullmilter" "unix:$T/null.sock" >"$T/null.log" 2>&1 &
 	BG_PIDS+=($!)
+	# a second, identical null milter: its ratio to the first is the noise floor
+	"$B/nullmilter" "unix:$T/null2.sock" >"$T/null2.log" 2>&1 &
+	BG_PIDS+=($!)
 	start_devlog
 	"$DAEMON" -R -c "$T/p10000.yaml" -p "unix:$T/tp.sock" -P "$T/tp.pid" >"$T/tp.log" 2>&1 ||
 		return 1
@@ -147,7 +151,8 @@ start_milters() {
 	"$DAEMON" -R -c "$T/p10000-nohdr.yaml" -p "unix:$T/tp0.sock" -P "$T/tp0.pid" \
 		>"$T/tp0.log" 2>&1 || return 1
 	BG_PIDS+=($(cat "$T/tp0.pid"))
-	wait_socket "$T/null.sock" && wait_socket "$T/tp.sock" && wait_socket "$T/tp0.sock"
+	wait_socket "$T/null.sock" && wait_socket "$T/null2.sock" && wait_socket "$T/tp.sock" &&
+		wait_socket "$T/tp0.sock"
 }
 
 if [ "${ONLY#*a}" = "$ONLY" ]; then
@@ -165,9 +170,11 @@ else
 		: >"$T/a$c.null"
 		: >"$T/a$c.tp"
 		: >"$T/a$c.tp0"
+		: >"$T/a$c.null2"
 		for ((i = 1; i <= RUNS; i++)); do
 			# alternate the order so neither milter always runs on a warmer machine
-			if ((i % 2)); then order="null tp tp0"; else order="tp0 tp null"; fi
+			# (milter-tlspolicy always next to its baseline)
+			if ((i % 2)); then order="null tp null2 tp0"; else order="tp0 null2 tp null"; fi
 			for m in $order; do
 				# shellcheck disable=SC2086
 				if ! timeout 300 "$B/milterload" -s "unix:$T/$m.sock" $args $LOAD_COMMON \
@@ -176,7 +183,7 @@ else
 				fi
 			done
 		done
-		for m in null tp tp0; do
+		for m in null tp tp0 null2; do
 			grep -o ' rate=[0-9.]*' "$T/a$c.$m" | cut -d= -f2 >"$T/a$c.$m.rates"
 			eval "rate_$m=\$(median <\"\$T/a$c.$m.rates\")"
 			eval "p50_$m=\$(grep -o ' p50_us=[0-9.]*' \"\$T/a$c.$m\" | cut -d= -f2 | median)"
@@ -188,9 +195,14 @@ else
 		row "(a) C=$c p99 latency us" "$p99_tp" "$p99_null" "$(ratio "$p99_null" "$p99_tp")" "-" "-"
 		r=$(paired_ratio "$T/a$c.tp0.rates" "$T/a$c.null.rates")
 		row "(a) C=$c msg/s, posture header off" "$rate_tp0" "$rate_null" "$r" "-" "-"
+		r=$(paired_ratio "$T/a$c.null2.rates" "$T/a$c.null.rates")
+		span=$(paste "$T/a$c.null2.rates" "$T/a$c.null.rates" |
+			awk 'NF == 2 && $2 > 0 { v = $1 / $2; if (n++ == 0 || v < lo) lo = v; if (v > hi) hi = v }
+				END { if (n) printf "%.2f-%.2f", lo, hi; else print "n/a" }')
+		row "(a) C=$c noise: null vs null (runs $span)" "$rate_null2" "$rate_null" "$r" "-" "-"
 	done
 	refused=$(grep -o ' rcpt_refused=[0-9]*' "$T/a1.tp" | cut -d= -f2 | median)
-	errors=$(cat "$T"/a*.tp "$T"/a*.tp0 "$T"/a*.null | grep -o ' errors=[0-9]*' | cut -d= -f2 | awk '{ s += $1 } END { print s + 0 }')
+	errors=$(cat "$T"/a*.tp "$T"/a*.tp0 "$T"/a*.null "$T"/a*.null2 | grep -o ' errors=[0-9]*' | cut -d= -f2 | awk '{ s += $1 } END { print s + 0 }')
 	row "(a) refused rcpts per C=1 run; protocol errors" "$refused" "$errors" "-" "errors=0" "$([ "$errors" = 0 ] && echo PASS || echo MISS)"
 	kill -0 "$TP_PID" 2>/dev/null || row "(a) milter-tlspolicy died during the runs" "-" "-" "-" "-" "FAIL"
 fi
@@ -313,7 +325,9 @@ echo
 echo "(a): milterload (milter protocol 6, Postfix macro sets, -r 2, mix tls=70,plain=30, half the"
 echo "     senders partners of the 10,000-connector policy) against nullmilter (same protocol"
 echo "     steps as the daemon); median of $RUNS alternating runs; \"header off\": the same policy"
-echo "     with settings.header \"\", to show what the one added header packet costs. (b): baseline = nullmilter behind the same Postfix; smtp-source sends"
+echo "     with settings.header \"\", to show what the one added header packet costs; \"noise\":"
+echo "     a second null milter measured the same way (how far from 1.000 this machine strays)."
+echo "     (b): baseline = nullmilter behind the same Postfix; smtp-source sends"
 echo "     plaintext from a partner (p4, requires TLS 1.2+), Postfix supplies TLS macro defaults."
 echo "     Rates are medians; a ratio is the median of the per-run ratios of neighbouring runs."
 echo "     (c): policy_bench on genpolicy.sh files, median of $PRUNS process(es) per size."
