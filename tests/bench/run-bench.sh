@@ -240,6 +240,9 @@ else
 	# Postfix runs as user postfix: both milters run as postfix too.
 	"$B/nullmilter" "unix:$T/pm/null.sock" >"$T/pm/null.log" 2>&1 &
 	BG_PIDS+=($!)
+	# behind a third Postfix, a second null milter: the noise floor of (b)
+	"$B/nullmilter" "unix:$T/pm/null2.sock" >"$T/pm/null2.log" 2>&1 &
+	BG_PIDS+=($!)
 	"$DAEMON" -f -c "$T/p10000.yaml" -p "unix:$T/pm/tp.sock" -u postfix >"$T/pm/tp.log" 2>&1 &
 	BG_PIDS+=($!)
 	# smtp-source cannot STARTTLS: Postfix fills in TLS macro values for its plaintext
@@ -247,11 +250,12 @@ else
 	PF_PARAMS=("default_transport=discard" "relay_transport=discard" "local_transport=discard"
 		"smtpd_tls_received_header=no"
 		"milter_macro_defaults={tls_version}=TLSv1.3, {cipher}=TLS_AES_256_GCM_SHA384, {cipher_bits}=256")
-	if ! wait_socket "$T/pm/null.sock" || ! wait_socket "$T/pm/tp.sock"; then
+	if ! wait_socket "$T/pm/null.sock" || ! wait_socket "$T/pm/null2.sock" ||
+		! wait_socket "$T/pm/tp.sock"; then
 		pipeline_skip "the milters did not start for Postfix: $(tail -n 3 "$T/pm/tp.log")"
 	else
 		ok_pf=1
-		for m in null tp; do
+		for m in null tp null2; do
 			port=$(free_port) || { ok_pf=0; break; }
 			eval "PORT_$m=$port"
 			PF_STARTED+=("$T/pf-$m")
@@ -268,8 +272,9 @@ else
 			SS_SESS=20
 			: >"$T/b.null"
 			: >"$T/b.tp"
+			: >"$T/b.null2"
 			for ((i = 1; i <= RUNS; i++)); do
-				if ((i % 2)); then order="null tp"; else order="tp null"; fi
+				if ((i % 2)); then order="null tp null2"; else order="null2 tp null"; fi
 				for m in $order; do
 					eval "port=\$PORT_$m"
 					t0=$(date +%s.%N)
@@ -287,6 +292,8 @@ else
 			b_tp=$(median <"$T/b.tp")
 			r=$(paired_ratio "$T/b.tp" "$T/b.null")
 			row "(b) smtp-source->Postfix->discard msg/s" "$b_tp" "$b_null" "$r" ">=0.97" "$(verdict "$r" ">=" 0.97)"
+			r=$(paired_ratio "$T/b.null2" "$T/b.null")
+			row "(b) noise: null milter vs itself" "$(median <"$T/b.null2")" "$b_null" "$r" "-" "-"
 			rej=$(grep -c 'milter-reject' "$T/pf-tp/log/maillog" 2>/dev/null)
 			row "(b) milter-reject lines in Postfix log" "${rej:-0}" "-" "-" "0" "$([ "${rej:-0}" = 0 ] && echo PASS || echo MISS)"
 		fi
