@@ -44,7 +44,7 @@ struct logq_node {
 /* The queue is a stack (push with compare-and-swap, the writer takes it all
  * with one exchange and reverses it): no ABA, since nothing is popped alone. */
 static _Atomic(struct logq_node *) logq_head;
-static atomic_size_t logq_pending;
+static atomic_size_t logq_pending;     /* bytes queued, nodes included */
 static atomic_size_t logq_inflight;     /* producers between the running check and the push */
 static atomic_bool logq_running;
 static atomic_bool logq_idle;
@@ -99,7 +99,7 @@ logq_line(int prio, const char *line)
     size_t len = strlen(line);
 
     atomic_fetch_add(&logq_inflight, 1);
-    if (!atomic_load(&logq_running) || atomic_load(&logq_pending) >= logq_max ||
+    if (!atomic_load(&logq_running) || atomic_load(&logq_pending) + len >= logq_max ||
         (n = malloc(sizeof *n + len + 1)) == NULL) {
         if (atomic_load(&logq_running))
             atomic_fetch_add(&logq_noverflow, 1);
@@ -116,7 +116,7 @@ logq_line(int prio, const char *line)
     do
         n->next = old;
     while (!atomic_compare_exchange_weak(&logq_head, &old, n));
-    atomic_fetch_add(&logq_pending, 1);
+    atomic_fetch_add(&logq_pending, sizeof *n + len);
     atomic_fetch_sub(&logq_inflight, 1);
     logq_wake_if_idle();
 }
@@ -181,7 +181,7 @@ logq_send(struct logq_node *list)
     char stamp[32];
     struct tm tm;
     time_t now;
-    size_t n, i, sent;
+    size_t n, i, sent, bytes;
     int plen;
 
     while (list != NULL) {
@@ -208,9 +208,11 @@ logq_send(struct logq_node *list)
             atomic_fetch_add(&logq_ndropped, n - sent);
             logq_unreported += n - sent;
         }
-        for (i = 0; i < n; i++)
+        for (bytes = 0, i = 0; i < n; i++) {
+            bytes += sizeof *batch[i] + batch[i]->len;
             free(batch[i]);
-        atomic_fetch_sub(&logq_pending, n);
+        }
+        atomic_fetch_sub(&logq_pending, bytes);
     }
 }
 
@@ -246,7 +248,7 @@ logq_report_drops(void)
     n->prio = LOG_WARNING;
     n->len = strlen(line);
     memcpy(n->text, line, n->len + 1);
-    atomic_fetch_add(&logq_pending, 1);
+    atomic_fetch_add(&logq_pending, sizeof *n + n->len);
     logq_send(n);
 }
 
@@ -292,7 +294,7 @@ logq_main(void *arg)
 }
 
 int
-logq_start(const char *ident, const char *path, bool stderr_copy, size_t max_pending)
+logq_start(const char *ident, const char *path, bool stderr_copy, size_t max_bytes)
 {
     pthread_condattr_t ca;
     sigset_t all, old;
@@ -307,7 +309,7 @@ logq_start(const char *ident, const char *path, bool stderr_copy, size_t max_pen
     memcpy(logq_path, path, strlen(path) + 1);
     logq_pid = (long)getpid();
     logq_stderr = stderr_copy;
-    logq_max = max_pending > 0 ? max_pending : 1;
+    logq_max = max_bytes;
     logq_stopping = false;
     logq_unreported = 0;
     if ((err = pthread_condattr_init(&ca)) != 0)

@@ -15,10 +15,10 @@
 
 /* Start the writer: ident and pid as openlog(3) would write them, path the
  * syslog socket (_PATH_LOG), stderr_copy to also write each line to stderr at
- * once (-f; like LOG_PERROR), max_pending the queue bound (beyond it a line
- * goes through syslog(3) in the caller). Call after fork() and after dropping
+ * once (-f; like LOG_PERROR), max_bytes the queue bound (text queued; beyond
+ * it a line goes through syslog(3) in the caller). Call after fork() and after dropping
  * privileges. Returns 0, or an errno value (lines then go to syslog(3)). */
-int logq_start(const char *ident, const char *path, bool stderr_copy, size_t max_pending);
+int logq_start(const char *ident, const char *path, bool stderr_copy, size_t max_bytes);
 
 /* Log one finished line (no format is applied) with LOG_MAIL | prio. Safe from
  * any thread; never blocks while the writer runs and the queue has room. */

@@ -27,8 +27,9 @@
 
 #define MAIN_DEFAULT_SOCKET "unix:/run/milter-tlspolicy/milter.sock"
 #define MAIN_DEFAULT_CONFIG SYSCONFDIR "/milter-tlspolicy/connectors.yaml"
-/* Syslog lines queued at most (a few MB); beyond, callbacks log directly. */
-#define MAIN_LOGQ_MAX 100000
+/* Syslog text queued at most: about two seconds of lines at 10,000 messages
+ * a second; beyond it callbacks log through syslog(3) themselves. */
+#define MAIN_LOGQ_MAX (8u << 20)
 
 /* Exit codes (documented in milter-tlspolicy.8). */
 enum { MAIN_EXIT_OK = 0, MAIN_EXIT_FAIL = 1, MAIN_EXIT_CONFIG = 2 };

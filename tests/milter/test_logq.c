@@ -114,7 +114,7 @@ test_form_and_order(void **state)
     int fd = bind_receiver();
 
     (void)state;
-    assert_int_equal(logq_start("test-logq", sockpath, false, 1000), 0);
+    assert_int_equal(logq_start("test-logq", sockpath, false, 1u << 20), 0);
     logq_line(LOG_INFO, "first line");
     logq_line(LOG_WARNING, "second: with \"quotes\" and 100% of it");
     logq_line(LOG_ERR, "third");
@@ -189,7 +189,7 @@ test_threads_all_in_order(void **state)
     c.fd = bind_receiver();
     c.want = NTHREADS * PER_THREAD;
     logq_stats(&before);
-    assert_int_equal(logq_start("test-logq", sockpath, false, 100000), 0);
+    assert_int_equal(logq_start("test-logq", sockpath, false, 1u << 20), 0);
     assert_int_equal(pthread_create(&rt, NULL, collect, &c), 0);
     for (long i = 0; i < NTHREADS; i++)
         assert_int_equal(pthread_create(&th[i], NULL, producer, (void *)(intptr_t)i), 0);
@@ -218,7 +218,7 @@ test_stop_drains(void **state)
     c.fd = bind_receiver();
     c.want = PER_THREAD;
     assert_int_equal(pthread_create(&rt, NULL, collect, &c), 0);
-    assert_int_equal(logq_start("test-logq", sockpath, false, 100000), 0);
+    assert_int_equal(logq_start("test-logq", sockpath, false, 1u << 20), 0);
     producer((void *)(intptr_t)3);
     logq_stop();
     pthread_join(rt, NULL);
@@ -241,7 +241,7 @@ test_missing_daemon_reported(void **state)
     logq_stop();
     unlink(sockpath);
     logq_stats(&before);
-    assert_int_equal(logq_start("test-logq", sockpath, false, 1000), 0);
+    assert_int_equal(logq_start("test-logq", sockpath, false, 1u << 20), 0);
     for (i = 0; i < 3; i++)
         logq_line(LOG_INFO, "into the void");
     for (i = 0; i < 200; i++) {             /* at most 2 s for the writer to try */
@@ -264,7 +264,7 @@ test_missing_daemon_reported(void **state)
 }
 
 /* A syslog daemon that stops reading blocks the writer, not the callers: past
- * max_pending, lines go to syslog(3) in the caller and are counted. */
+ * max_bytes, lines go to syslog(3) in the caller and are counted. */
 static void
 test_full_queue_overflows(void **state)
 {
@@ -274,7 +274,7 @@ test_full_queue_overflows(void **state)
 
     (void)state;
     logq_stats(&before);
-    assert_int_equal(logq_start("test-logq", sockpath, false, 16), 0);
+    assert_int_equal(logq_start("test-logq", sockpath, false, 2048), 0);
     for (i = 0; i < 200; i++)   /* beyond the socket's queue (net.unix.max_dgram_qlen) */
         logq_line(LOG_INFO, "flood");
     logq_stats(&after);
@@ -301,7 +301,7 @@ test_idle_writer_wakes(void **state)
     double ms;
 
     (void)state;
-    assert_int_equal(logq_start("test-logq", sockpath, false, 1000), 0);
+    assert_int_equal(logq_start("test-logq", sockpath, false, 1u << 20), 0);
     usleep((LOGQ_FLUSH_MS * 200 + 300) * 1000);     /* past the idle threshold */
     clock_gettime(CLOCK_MONOTONIC, &t0);
     logq_line(LOG_INFO, "wake up");
@@ -332,7 +332,7 @@ test_stderr_copy(void **state)
     saved = dup(STDERR_FILENO);
     assert_true(saved >= 0);
     assert_true(dup2(out, STDERR_FILENO) >= 0);
-    assert_int_equal(logq_start("test-logq", sockpath, true, 1000), 0);
+    assert_int_equal(logq_start("test-logq", sockpath, true, 1u << 20), 0);
     logq_line(LOG_INFO, "to both");
     n = pread(out, buf, sizeof buf - 1, 0);   /* before the writer even ran */
     assert_true(dup2(saved, STDERR_FILENO) >= 0);
