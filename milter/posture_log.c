@@ -82,6 +82,8 @@ posture_plain(unsigned char c, enum posture_esc how)
 
     if (k & POSTURE_C_PLAIN)
         return true;
+    if (how == POSTURE_ESC_LINE)
+        return c >= 0x20 && c < 0x7f;
     if (k & POSTURE_C_SPACE)
         return how != POSTURE_ESC_BARE;
     return (k & POSTURE_C_PERCENT) && how != POSTURE_ESC_REPLY;
@@ -141,6 +143,7 @@ posture_log_sanitize(struct strbuf *b, const char *src, size_t cap, enum posture
             break;
         case POSTURE_ESC_QUOTED:
         case POSTURE_ESC_BARE:
+        case POSTURE_ESC_LINE:
             if (c == '"' || c == '\\') {
                 strbuf_putc(b, '\\');
                 strbuf_putc(b, (char)c);
@@ -464,6 +467,18 @@ posture_log_verbose(void)
     return atomic_load(&posture_verbose);
 }
 
+/* Any byte a log line must not carry as it is? */
+static bool
+posture_line_unsafe(const struct strbuf *b)
+{
+    size_t i;
+
+    for (i = 0; i < b->len; i++)
+        if ((unsigned char)b->s[i] < 0x20 || (unsigned char)b->s[i] >= 0x7f)
+            return true;
+    return false;
+}
+
 void
 posture_log_msg(int prio, const char *fmt, ...)
 {
@@ -476,10 +491,19 @@ posture_log_msg(int prio, const char *fmt, ...)
     va_start(ap, fmt);
     strbuf_vprintf(&b, fmt, ap);
     va_end(ap);
+    if (!b.oom && posture_line_unsafe(&b)) {
+        /* an argument came from the MTA as it is (a queue id, say): the
+         * finished line is escaped here, once for every caller */
+        struct strbuf safe;
+
+        strbuf_init(&safe);
+        posture_log_sanitize(&safe, b.s, b.len, POSTURE_ESC_LINE);
+        strbuf_free(&b);
+        b = safe;
+    }
     if (b.oom) {
-        va_start(ap, fmt);
-        vsyslog(LOG_MAIL | prio, fmt, ap);
-        va_end(ap);
+        /* no memory to format, nor to escape: the fixed text alone */
+        syslog(LOG_MAIL | prio, "%s (line lost: out of memory)", fmt);
     } else
         logq_line(prio, strbuf_str(&b));
     strbuf_free(&b);

@@ -25,6 +25,7 @@ enum posture_esc {
     POSTURE_ESC_BARE,     /* unquoted log token: as QUOTED, and space as \x20 */
     POSTURE_ESC_REPLY,    /* SMTP reply / quarantine reason: printable ASCII, '%' dropped */
     POSTURE_ESC_JSON,     /* inside a JSON string: \" \\ \n \r \t \u00XX */
+    POSTURE_ESC_LINE,     /* a finished log line: only bytes outside 0x20-0x7e, as \xHH */
 };
 
 /* Append at most cap bytes of src (NULL appends nothing), made safe for how.

@@ -180,6 +180,18 @@ is "$(grep -cE '^(X-Injected|milter-tlspolicy\[1\]:)' "$MILTER_LOG")" 0 \
 like "$(posture_hdr $n)" 'cert="mail\.partner-a\.test\\x5cx0D\\x5cx0AX-Injected: yes"' \
     "$n: the header shows the CR LF escaped as text"
 
+# 7b. a queue id that tries to inject a log line: it reaches the lines about removed
+#     forged headers, which are formatted apart from the per-message line
+n=inject-qid
+script 'H10\r\nmilter-tlspolicy[1]:\sH10:\sconnector=forged\sverdict=pass' "$PF_CONNECT" \
+    "$TLS13" "{mail_addr}=x@sender.test" x@sender.test d@ok.test >"$T/$n.script"; shot $n
+check_case $n "continue"
+is "$(grep -c '^milter-tlspolicy\[1\]:' "$MILTER_LOG")" 0 \
+    "$n: no log line starts with the injected text"
+like "$(grep 'removed 1 inbound X-TLS-Policy' "$MILTER_LOG" | grep 'H10')" \
+    'H10\\x0D\\x0Amilter-tlspolicy\[1\]: H10: connector=forged' \
+    "$n: the queue id's CR LF is escaped in the forged-header line"
+
 # 8. beyond libmilter's 65535-byte packet: libmilter drops that session (counted by
 #    milterload as dropped), the daemon keeps serving the next one
 "$LOAD_BIN" -s "unix:$MILTER_SOCK" -c 2 -n 2 -m 2 --mix tls=1 --macro-size 65000 -t 30 \

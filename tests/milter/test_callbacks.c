@@ -1377,6 +1377,8 @@ static const struct esc_row esc_rows[] = {
       POSTURE_ESC_JSON, "a\\u00c3(\\u00ff\\u00ed\\u00a0\\u0080" },
     { "sanitise json: truncated sequence at the cap", "ab\xc3\xbc", 3, POSTURE_ESC_JSON,
       "ab\\u00c3..." },
+    { "sanitise line: CR LF and 8-bit escaped, quote, backslash, space, % kept",
+      "Q1\r\nx: \"a\\b\" 100%\xc3", 64, POSTURE_ESC_LINE, "Q1\\x0D\\x0Ax: \"a\\b\" 100%\\xC3" },
     { "sanitise: NULL appends nothing", NULL, 64, POSTURE_ESC_QUOTED, "" },
 };
 
