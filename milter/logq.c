@@ -92,6 +92,22 @@ logq_wake_if_idle(void)
     }
 }
 
+/* A queue node holding a copy of text (len bytes), counted as pending. */
+static struct logq_node *
+logq_node_new(int prio, const char *text, size_t len)
+{
+    struct logq_node *n = malloc(sizeof *n + len + 1);
+
+    if (n == NULL)
+        return NULL;
+    n->next = NULL;
+    n->prio = prio;
+    n->len = len;
+    memcpy(n->text, text, len + 1);
+    atomic_fetch_add(&logq_pending, sizeof *n + len);
+    return n;
+}
+
 void
 logq_line(int prio, const char *line)
 {
@@ -100,7 +116,7 @@ logq_line(int prio, const char *line)
 
     atomic_fetch_add(&logq_inflight, 1);
     if (!atomic_load(&logq_running) || atomic_load(&logq_pending) + len >= logq_max ||
-        (n = malloc(sizeof *n + len + 1)) == NULL) {
+        (n = logq_node_new(prio, line, len)) == NULL) {
         if (atomic_load(&logq_running))
             atomic_fetch_add(&logq_noverflow, 1);
         atomic_fetch_sub(&logq_inflight, 1);
@@ -109,14 +125,10 @@ logq_line(int prio, const char *line)
     }
     if (logq_stderr)
         logq_stderr_copy(line);
-    n->prio = prio;
-    n->len = len;
-    memcpy(n->text, line, len + 1);
     old = atomic_load(&logq_head);
     do
         n->next = old;
     while (!atomic_compare_exchange_weak(&logq_head, &old, n));
-    atomic_fetch_add(&logq_pending, sizeof *n + len);
     atomic_fetch_sub(&logq_inflight, 1);
     logq_wake_if_idle();
 }
@@ -236,19 +248,16 @@ logq_report_drops(void)
 {
     char line[128];
     struct logq_node *n;
+    int len;
 
     if (logq_unreported == 0 || logq_connect() != 0)
         return;
-    snprintf(line, sizeof line, "%zu syslog line(s) were lost while the syslog daemon "
-             "did not accept them", logq_unreported);
+    len = snprintf(line, sizeof line, "%zu syslog line(s) were lost while the syslog "
+                   "daemon did not accept them", logq_unreported);
+    if (len < 0 || (size_t)len >= sizeof line ||
+        (n = logq_node_new(LOG_WARNING, line, (size_t)len)) == NULL)
+        return;                 /* kept for the next batch */
     logq_unreported = 0;
-    if ((n = malloc(sizeof *n + strlen(line) + 1)) == NULL)
-        return;
-    n->next = NULL;
-    n->prio = LOG_WARNING;
-    n->len = strlen(line);
-    memcpy(n->text, line, n->len + 1);
-    atomic_fetch_add(&logq_pending, sizeof *n + n->len);
     logq_send(n);
 }
 

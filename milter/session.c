@@ -149,11 +149,13 @@ session_on_error_accepts(const struct policy *p)
     return p != NULL && policy_settings(p)->on_error == POLICY_ON_ERROR_ACCEPT;
 }
 
-static void
-session_tempfail_reply(SMFICTX *ctx)
+/* The answer to an internal error under on_error: tempfail. */
+static sfsistat
+session_tempfail(SMFICTX *ctx)
 {
     (void)smfi_setreply(ctx, "451", "4.3.0",
                         "TLS policy: temporary internal error, try again later");
+    return SMFIS_TEMPFAIL;
 }
 
 sfsistat
@@ -168,9 +170,7 @@ session_no_state(SMFICTX *ctx, bool can_reply)
                     accept ? "accept" : "tempfail");
     if (accept)
         return SMFIS_ACCEPT;
-    if (can_reply)
-        session_tempfail_reply(ctx);
-    return SMFIS_TEMPFAIL;
+    return can_reply ? session_tempfail(ctx) : SMFIS_TEMPFAIL;
 }
 
 /* The answer of a stage that went well: none where the MTA does not wait for
@@ -197,19 +197,10 @@ session_fail(SMFICTX *ctx, struct session *s, unsigned long nr_bit, const char *
         return session_continue(s, nr_bit);
     }
     if ((s->noreply & nr_bit) != 0) {
-        s->msg_tempfail = true;
+        s->msg_tempfail = true;     /* answered by the next stage the MTA waits for */
         return SMFIS_NOREPLY;
     }
-    session_tempfail_reply(ctx);
-    return SMFIS_TEMPFAIL;
-}
-
-/* A transaction whose unanswered stage failed under on_error: tempfail. */
-static sfsistat
-session_deferred_tempfail(SMFICTX *ctx)
-{
-    session_tempfail_reply(ctx);
-    return SMFIS_TEMPFAIL;
+    return session_tempfail(ctx);
 }
 
 sfsistat
@@ -331,7 +322,7 @@ session_envrcpt(SMFICTX *ctx, struct session *s, char **argv)
     if (!s->in_msg && (st = session_start_msg(ctx, s, 0, NULL)) != SMFIS_CONTINUE)
         return st;
     if (s->msg_tempfail)
-        return session_deferred_tempfail(ctx);
+        return session_tempfail(ctx);
     if (s->msg_error)
         return SMFIS_CONTINUE;
     if (s->nrcpts == s->caprcpts) {
@@ -601,7 +592,7 @@ session_eom(SMFICTX *ctx, struct session *s)
     if (!s->in_msg && (rc = session_start_msg(ctx, s, 0, NULL)) != SMFIS_CONTINUE)
         goto out;
     if (s->msg_tempfail) {
-        rc = session_deferred_tempfail(ctx);
+        rc = session_tempfail(ctx);
         goto out;
     }
     if (s->policy == NULL) {

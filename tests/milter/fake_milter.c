@@ -19,28 +19,29 @@ char *__wrap_strndup(const char *s, size_t n);
 void *__real_realloc(void *p, size_t n);
 void *__wrap_realloc(void *p, size_t n);
 
+/* Count one call down; true for the call that is to fail. */
+static bool
+fake_fails(int *countdown)
+{
+    return *countdown > 0 && --*countdown == 0;
+}
+
 char *
 __wrap_strdup(const char *s)
 {
-    if (fake_fail_strdup > 0 && --fake_fail_strdup == 0)
-        return NULL;
-    return __real_strdup(s);
+    return fake_fails(&fake_fail_strdup) ? NULL : __real_strdup(s);
 }
 
 char *
 __wrap_strndup(const char *s, size_t n)
 {
-    if (fake_fail_strdup > 0 && --fake_fail_strdup == 0)
-        return NULL;
-    return __real_strndup(s, n);
+    return fake_fails(&fake_fail_strdup) ? NULL : __real_strndup(s, n);
 }
 
 void *
 __wrap_realloc(void *p, size_t n)
 {
-    if (fake_fail_realloc > 0 && --fake_fail_realloc == 0)
-        return NULL;
-    return __real_realloc(p, n);
+    return fake_fails(&fake_fail_realloc) ? NULL : __real_realloc(p, n);
 }
 
 /* The SMFIP_NR_* bit of a stage, 0 where the MTA always waits for an answer. */
