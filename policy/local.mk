@@ -3,7 +3,8 @@ noinst_LIBRARIES += policy/libpolicy.a
 policy_libpolicy_a_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(OPENSSL_CFLAGS)
 policy_libpolicy_a_SOURCES = \
 	policy/policy.h policy/policy_int.h policy/id_span.h \
-	policy/strfmt.c policy/strfmt.h \
+	policy/strfmt.c policy/strfmt.h policy/analyzer.h \
+	policy/file_read.c policy/file_read.h \
 	policy/diags.c \
 	policy/policy.c \
 	policy/policy_load.c \
@@ -14,7 +15,8 @@ policy_libpolicy_a_SOURCES = \
 	policy/id_span.c policy/id_list.c policy/id_list.h \
 	policy/tls_facts.c policy/tls_facts.h \
 	policy/cert_name.c policy/cert_name.h \
-	policy/trust_store.c policy/trust_store.h
+	policy/trust_store.c policy/trust_store.h \
+	policy/pem_certs.c policy/pem_certs.h
 # What a program linking libpolicy.a needs.
 POLICY_LIBS = policy/libpolicy.a $(YAML_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
 dist_man_MANS += policy/milter-tlspolicy.yaml.5

@@ -19,6 +19,7 @@
 #include "policy_int.h"
 #include "strfmt.h"
 #include "cert_name.h"
+#include "file_read.h"
 #include "match_addr.h"
 #include "match_domain.h"
 #include "tls_facts.h"
@@ -1680,8 +1681,10 @@ load_trust(struct rd *r)
             m = r->inter_mark[i];
             break;
         }
-    err_at(r, m, "trust store: %s (expected a PEM bundle or a directory of PEM certificates)",
-           err ? err : "cannot be loaded");
+    /* Messages about what the path is already say what was expected. */
+    err_at(r, m, "trust store: %s%s", err ? err : "cannot be loaded",
+           err != NULL && strstr(err, "(expected ") != NULL ? ""
+           : " (expected a PEM bundle or a directory of PEM certificates)");
     free(err);
 }
 
@@ -1809,46 +1812,16 @@ struct policy *
 policy_load(const char *path, struct policy_diags *diags)
 {
     struct policy *p = NULL;
-    struct stat st;
-    char *buf = NULL, *dir = NULL, eb[128];
-    size_t have = 0, size;
-    int fd = -1;
+    char *buf = NULL, *dir = NULL, *why = NULL;
+    size_t len;
 
-    /* O_NONBLOCK: a FIFO given by mistake must fail the S_ISREG test, not hang. */
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 || fstat(fd, &st) < 0) {
-        policy_diags_add(diags, POLICY_SEV_ERROR, path, 0, 0, "cannot open the connectors file: %s",
-                         strerror_r(errno, eb, sizeof(eb)));
+    /* The path comes from the command line, not from a file: a link is followed
+     * (reloads swap a link), but a FIFO or device fails at once. */
+    if (file_read(path, FILE_READ_FOLLOW, LOAD_MAX_BYTES, "a YAML connectors file", &buf,
+                  &len, &why) < 0) {
+        policy_diags_add(diags, POLICY_SEV_ERROR, path, 0, 0, "the connectors file %s",
+                         why ? why : "cannot be read: out of memory");
         goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        policy_diags_add(diags, POLICY_SEV_ERROR, path, 0, 0,
-                         "not a regular file (expected a YAML connectors file)");
-        goto out;
-    }
-    if ((uintmax_t)st.st_size > LOAD_MAX_BYTES) {
-        policy_diags_add(diags, POLICY_SEV_ERROR, path, 0, 0,
-                         "the connectors file is %jd bytes, more than the 256 MiB limit",
-                         (intmax_t)st.st_size);
-        goto out;
-    }
-    size = (size_t)st.st_size;
-    if ((buf = malloc(size + 1)) == NULL) {
-        policy_diags_add(diags, POLICY_SEV_ERROR, path, 0, 0, "out of memory");
-        goto out;
-    }
-    while (have < size) {
-        ssize_t n = read(fd, buf + have, size - have);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            policy_diags_add(diags, POLICY_SEV_ERROR, path, 0, 0,
-                             "cannot read the connectors file: %s",
-                             strerror_r(errno, eb, sizeof(eb)));
-            goto out;
-        }
-        if (n == 0)
-            break;                    /* shrank while reading: take what is there */
-        have += (size_t)n;
     }
     errno = 0;
     dir = dir_of(path);
@@ -1856,10 +1829,9 @@ policy_load(const char *path, struct policy_diags *diags)
         policy_diags_add(diags, POLICY_SEV_ERROR, path, 0, 0, "out of memory");
         goto out;
     }
-    p = policy_load_buffer(path, buf, have, dir, diags);
+    p = policy_load_buffer(path, buf, len, dir, diags);
 out:
-    if (fd >= 0)
-        close(fd);
+    free(why);
     free(buf);
     free(dir);
     return p;

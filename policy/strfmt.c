@@ -54,3 +54,16 @@ strfmt(const char *fmt, ...)
     va_end(ap);
     return s;
 }
+
+void
+strfmt_set(char **dst, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (dst == NULL)
+        return;
+    free(*dst);
+    va_start(ap, fmt);
+    *dst = strfmt_va(fmt, ap);
+    va_end(ap);
+}

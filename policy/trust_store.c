@@ -1,23 +1,17 @@
 /*
- * trust_store.c -- loads CA certificates (a PEM bundle or a directory of PEM
- * files, plus PEM files of intermediates), works out once which self-signed
- * root(s) every CA chains up to, and answers "roots of the CA named X" by CN or
- * canonical DN. Owns the only certificate graph of the policy library.
- * Never: logs, exits, does network I/O, or looks at validity dates (see below).
+ * trust_store.c -- keeps the CA certificates pem_certs.c read (a PEM bundle or
+ * a directory of PEM files, plus PEM files of intermediates), works out once
+ * which self-signed root(s) every CA chains up to, and answers "roots of the CA
+ * named X" by CN or canonical DN. Owns the only certificate graph of the policy
+ * library.
+ * Never: opens files itself (pem_certs.c does), logs, exits, does network I/O,
+ * or looks at validity dates (see below).
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/asn1.h>
 #include <openssl/err.h>
@@ -26,7 +20,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "analyzer.h"
 #include "cert_name.h"
+#include "pem_certs.h"
 #include "strfmt.h"
 #include "trust_store.h"
 
@@ -39,26 +35,6 @@
  * reasons the MTA has already judged.
  */
 
-/*
- * gcc 12's -fanalyzer (make lint) loses track of a pointer once it is stored
- * through a computed index into a heap array (names[n] = strdup(...),
- * d.rdn[d.n].value = v) and then reports it leaked, and takes the first free of
- * a pointer that started out NULL for a double free. Both arrays are freed on
- * every path at out:, which ASan's leak check in make check confirms; only the
- * two functions so marked are excused, and only from those two warnings.
- */
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 10
-#define TS_ANALYZER_ARRAYS_BEGIN                                   \
-    _Pragma("GCC diagnostic push")                                 \
-    _Pragma("GCC diagnostic ignored \"-Wanalyzer-malloc-leak\"")  \
-    _Pragma("GCC diagnostic ignored \"-Wanalyzer-double-free\"")
-#define TS_ANALYZER_ARRAYS_END _Pragma("GCC diagnostic pop")
-#else
-#define TS_ANALYZER_ARRAYS_BEGIN
-#define TS_ANALYZER_ARRAYS_END
-#endif
-
-#define TS_MAX_FILE   ((off_t)64 * 1024 * 1024)   /* refuse larger PEM files */
 #define TS_MAX_DEPTH  16                           /* issuer steps to a root */
 
 struct ts_cert {
@@ -92,362 +68,6 @@ struct trust_store {
     size_t n_dn;
 };
 
-/* Gathering buffer used while loading; certificates not yet deduplicated. */
-struct ts_load {
-    X509 **x;
-    size_t n, cap;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void
-ts_errf(char **err, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL)
-        return;
-    free(*err);
-    va_start(ap, fmt);
-    *err = vstrfmt(fmt, ap);
-    va_end(ap);
-}
-
-static void
-ts_errno(char **err, const char *what, const char *path, int e)
-{
-    char buf[256];
-    const char *msg = strerror_r(e, buf, sizeof buf);
-
-    ts_errf(err, "%s %s: %s", what, path, msg);
-}
-
-static int
-ts_push(struct ts_load *ld, X509 *x)
-{
-    if (ld->n == ld->cap) {
-        size_t cap = ld->cap ? ld->cap * 2 : 64;
-        /* An array of pointers: sizeof *grown is a pointer's size, as meant. */
-        X509 **grown = realloc(ld->x, cap * sizeof *grown); /* NOLINT(bugprone-sizeof-expression) */
-
-        if (grown == NULL)
-            return -1;
-        ld->x = grown;
-        ld->cap = cap;
-    }
-    ld->x[ld->n++] = x;
-    return 0;
-}
-
-/* Read a whole regular file of at most TS_MAX_FILE bytes. */
-static int
-ts_read_file(const char *path, char **buf, size_t *len, char **err)
-{
-    struct stat st;
-    char *b = NULL;
-    size_t cap, got = 0;
-    int fd, rc = -1;
-
-    *buf = NULL;
-    *len = 0;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        ts_errno(err, "cannot open", path, errno);
-        return -1;
-    }
-    if (fstat(fd, &st) < 0) {
-        ts_errno(err, "cannot stat", path, errno);
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ts_errf(err, "%s: not a regular file (expected a PEM file)", path);
-        goto out;
-    }
-    if (st.st_size > TS_MAX_FILE) {
-        ts_errf(err, "%s: file too large (%lld bytes; at most 64 MiB expected)", path,
-                (long long)st.st_size);
-        goto out;
-    }
-    /* The size may change under us: read until EOF but never past the limit. */
-    cap = (size_t)st.st_size + 1;
-    if ((b = malloc(cap)) == NULL) {
-        ts_errf(err, "%s: out of memory", path);
-        goto out;
-    }
-    for (;;) {
-        ssize_t r;
-
-        if (got == cap) {
-            char *grown;
-
-            if ((off_t)cap > TS_MAX_FILE) {
-                ts_errf(err, "%s: file too large (at most 64 MiB expected)", path);
-                goto out;
-            }
-            if ((grown = realloc(b, cap * 2)) == NULL) {
-                ts_errf(err, "%s: out of memory", path);
-                goto out;
-            }
-            b = grown;
-            cap *= 2;
-        }
-        r = read(fd, b + got, cap - got);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            ts_errno(err, "cannot read", path, errno);
-            goto out;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    if (got > (size_t)TS_MAX_FILE) {
-        ts_errf(err, "%s: file too large (at most 64 MiB expected)", path);
-        goto out;
-    }
-    *buf = b;
-    *len = got;
-    b = NULL;
-    rc = 0;
-out:
-    free(b);
-    close(fd);
-    return rc;
-}
-
-/* Labels OpenSSL itself reads as certificates; "TRUSTED" carries aux data. */
-static const char *const ts_cert_labels[] = {
-    "CERTIFICATE-----", "X509 CERTIFICATE-----", "TRUSTED CERTIFICATE-----",
-};
-#define TS_TRUSTED_LABEL 2
-
-/*
- * Decode one PEM body (base64 between the BEGIN and END lines). Decoding here
- * rather than with PEM_read_bio halves the time for a system bundle: no BIO
- * line reads, no header parsing. Headers (RFC 1421 "Proc-Type:") only occur
- * on encrypted keys, never on certificates, and are refused.
- */
-static X509 *
-ts_decode_block(const char *body, size_t len, bool trusted)
-{
-    EVP_ENCODE_CTX *ctx = NULL;
-    unsigned char *der = NULL;
-    const unsigned char *q;
-    X509 *x = NULL;
-    int outl = 0, fin = 0;
-
-    if (len == 0 || len > INT_MAX || memchr(body, ':', len) != NULL)
-        goto out;
-    if ((der = malloc(len)) == NULL || (ctx = EVP_ENCODE_CTX_new()) == NULL)
-        goto out;
-    EVP_DecodeInit(ctx);
-    if (EVP_DecodeUpdate(ctx, der, &outl, (const unsigned char *)body, (int)len) < 0 ||
-        EVP_DecodeFinal(ctx, der + outl, &fin) != 1 || outl + fin <= 0)
-        goto out;
-    q = der;
-    x = trusted ? d2i_X509_AUX(NULL, &q, outl + fin) : d2i_X509(NULL, &q, outl + fin);
-    if (x != NULL && q != der + outl + fin) {     /* trailing bytes: not one cert */
-        X509_free(x);
-        x = NULL;
-    }
-out:
-    EVP_ENCODE_CTX_free(ctx);
-    free(der);
-    ERR_clear_error();
-    return x;
-}
-
-/*
- * Parse every certificate block of a PEM buffer. Blocks of other types (keys,
- * CRLs) are skipped; a certificate block that does not decode is an error, so
- * a damaged bundle is not silently half-loaded. *found counts certificates.
- */
-static int
-ts_parse_pem(const char *path, const char *buf, size_t len, struct ts_load *ld,
-             size_t *found, char **err)
-{
-    static const char begin[] = "-----BEGIN ";
-    static const char end[] = "-----END ";
-    const char *p = buf, *lim = buf + len;
-    size_t k = 0;
-    int rc = -1;
-
-    *found = 0;
-    while ((size_t)(lim - p) >= sizeof begin - 1) {
-        const char *b = memmem(p, (size_t)(lim - p), begin, sizeof begin - 1);
-        const char *label, *body, *e = NULL;
-        size_t i, li = 0, l = 0;
-        X509 *x = NULL;
-
-        if (b == NULL)
-            break;
-        label = b + sizeof begin - 1;
-        for (i = 0; i < sizeof ts_cert_labels / sizeof ts_cert_labels[0]; i++) {
-            size_t ll = strlen(ts_cert_labels[i]);
-
-            if ((size_t)(lim - label) >= ll && memcmp(label, ts_cert_labels[i], ll) == 0) {
-                li = i;
-                l = ll;
-            }
-        }
-        if (l == 0) {
-            p = label;
-            continue;
-        }
-        k++;
-        body = label + l;
-        e = memmem(body, (size_t)(lim - body), end, sizeof end - 1);
-        /* the END line must name the same label as the BEGIN line, and no other
-         * marker may sit in between (a lost END line would swallow a block) */
-        if (e != NULL && (size_t)(lim - e) >= sizeof end - 1 + l &&
-            memcmp(e + sizeof end - 1, ts_cert_labels[li], l) == 0 &&
-            memmem(body, (size_t)(e - body), "-----", 5) == NULL)
-            x = ts_decode_block(body, (size_t)(e - body), li == TS_TRUSTED_LABEL);
-        if (x == NULL) {
-            ts_errf(err, "%s: certificate %zu: could not be parsed "
-                    "(expected PEM -----BEGIN CERTIFICATE-----)", path, k);
-            goto out;
-        }
-        if (ts_push(ld, x) < 0) {
-            X509_free(x);
-            ts_errf(err, "%s: out of memory", path);
-            goto out;
-        }
-        p = e + sizeof end - 1 + l;
-    }
-    rc = 0;
-out:
-    *found = k;
-    return rc;
-}
-
-static int
-ts_load_file(const char *path, struct ts_load *ld, size_t *found, char **err)
-{
-    char *buf = NULL;
-    size_t len;
-    int rc = -1;
-
-    *found = 0;
-    if (ts_read_file(path, &buf, &len, err) < 0)
-        goto out;
-    rc = ts_parse_pem(path, buf, len, ld, found, err);
-out:
-    free(buf);
-    return rc;
-}
-
-struct ts_inode {
-    dev_t dev;
-    ino_t ino;
-};
-
-static int
-ts_strcmp_p(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/*
- * Every regular file of a directory, symbolic links followed (OpenSSL hash
- * links and Debian's *.pem links): each file is read once per inode, and the
- * same certificate in several files is removed later by hash. Files holding
- * no certificate are skipped; dot files (editor and package-manager leftovers)
- * are not read. Name order keeps errors reproducible.
- */
-TS_ANALYZER_ARRAYS_BEGIN
-static int
-ts_load_dir(const char *dir, struct ts_load *ld, size_t *found, char **err)
-{
-    DIR *d = NULL;
-    struct dirent *de;
-    char **names = NULL, *path = NULL;
-    struct ts_inode *seen = NULL;
-    size_t n = 0, cap = 0, i, nseen = 0;
-    int rc = -1;
-
-    *found = 0;
-    if ((d = opendir(dir)) == NULL) {
-        ts_errno(err, "cannot open directory", dir, errno);
-        goto out;
-    }
-    for (;;) {
-        errno = 0;
-        /* readdir is safe on a stream no other thread uses; glibc deprecates the
-         * readdir_r that cppcheck suggests. */
-        /* cppcheck-suppress readdirCalled */
-        if ((de = readdir(d)) == NULL) {
-            if (errno != 0) {
-                ts_errno(err, "cannot read directory", dir, errno);
-                goto out;
-            }
-            break;
-        }
-        if (de->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            size_t c = cap ? cap * 2 : 64;
-            char **grown = realloc(names, c * sizeof *grown);
-
-            if (grown == NULL)
-                goto nomem;
-            names = grown;
-            cap = c;
-        }
-        if ((names[n] = strdup(de->d_name)) == NULL)
-            goto nomem;
-        n++;
-    }
-    if (n > 1)
-        qsort(names, n, sizeof *names, ts_strcmp_p);
-    for (i = 0; i < n; i++) {
-        struct stat st;
-        size_t plen = strlen(dir) + strlen(names[i]) + 2, f, j;
-        int w;
-
-        free(path);
-        if ((path = malloc(plen)) == NULL)
-            goto nomem;
-        w = snprintf(path, plen, "%s/%s", dir, names[i]);
-        if (w < 0 || (size_t)w >= plen)
-            goto nomem;
-        if (stat(path, &st) < 0) {
-            if (errno == ENOENT)      /* dangling link: not a certificate */
-                continue;
-            ts_errno(err, "cannot stat", path, errno);
-            goto out;
-        }
-        if (!S_ISREG(st.st_mode))
-            continue;
-        /* Hash links and *.pem links name the same file: read it once. */
-        for (j = 0; j < nseen; j++)
-            if (seen[j].dev == st.st_dev && seen[j].ino == st.st_ino)
-                break;
-        if (j < nseen)
-            continue;
-        if (nseen == 0 && (seen = calloc(n, sizeof *seen)) == NULL)
-            goto nomem;
-        seen[nseen].dev = st.st_dev;
-        seen[nseen++].ino = st.st_ino;
-        if (ts_load_file(path, ld, &f, err) < 0)
-            goto out;
-        *found += f;
-    }
-    rc = 0;
-    goto out;
-nomem:
-    ts_errf(err, "%s: out of memory", dir);
-out:
-    if (d != NULL)
-        closedir(d);
-    for (i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    free(path);
-    free(seen);
-    return rc;
-}
-TS_ANALYZER_ARRAYS_END
-
 /* ---- names ---- */
 
 /* Type name as OpenSSL prints it ("CN", "O"), dotted OID when it has none. */
@@ -479,7 +99,7 @@ ts_type_name(const ASN1_OBJECT *obj)
  * an embedded NUL cannot be compared as a C string without truncation, so such
  * a CA is kept in the graph but not indexed by name (*name_ok = false).
  */
-TS_ANALYZER_ARRAYS_BEGIN
+ANALYZER_ARRAYS_BEGIN
 static int
 ts_names(X509 *x, char **cn, char **dn, bool *name_ok)
 {
@@ -538,7 +158,7 @@ out:
     }
     return rc;
 }
-TS_ANALYZER_ARRAYS_END
+ANALYZER_ARRAYS_END
 
 /* ---- graph ---- */
 
@@ -904,13 +524,13 @@ trust_store_free(struct trust_store *ts)
  * every X509 of ld: each ends up in ts->certs or freed.
  */
 static int
-ts_collect(struct trust_store *ts, struct ts_load *ld, char **err)
+ts_collect(struct trust_store *ts, struct pem_certs *ld, char **err)
 {
     size_t i, u = 0;
     int rc = -1;
 
     if (ld->n > 0 && (ts->certs = calloc(ld->n, sizeof *ts->certs)) == NULL) {
-        ts_errf(err, "out of memory");
+        strfmt_set(err, "out of memory");
         goto out;
     }
     for (i = 0; i < ld->n; i++) {
@@ -920,7 +540,7 @@ ts_collect(struct trust_store *ts, struct ts_load *ld, char **err)
         c->x = ld->x[i];
         ld->x[i] = NULL;
         if (X509_digest(c->x, EVP_sha256(), c->sha, &mdlen) != 1 || mdlen != sizeof c->sha) {
-            ts_errf(err, "cannot compute SHA-256 of a certificate");
+            strfmt_set(err, "cannot compute SHA-256 of a certificate");
             goto out;
         }
     }
@@ -949,7 +569,7 @@ ts_collect(struct trust_store *ts, struct ts_load *ld, char **err)
         struct ts_cert *c = &ts->certs[i];
 
         if (ts_names(c->x, &c->cn, &c->dn, &c->name_ok) < 0) {
-            ts_errf(err, "out of memory");
+            strfmt_set(err, "out of memory");
             goto out;
         }
     }
@@ -960,7 +580,7 @@ out:
 }
 
 static size_t
-ts_count_ca(const struct ts_load *ld, size_t from)
+ts_count_ca(const struct pem_certs *ld, size_t from)
 {
     size_t i, n = 0;
 
@@ -976,44 +596,38 @@ struct trust_store *
 trust_store_load(const char *bundle, const char *const *intermediates, size_t n, char **err)
 {
     struct trust_store *ts = NULL;
-    struct ts_load ld = { NULL, 0, 0 };
-    struct stat st;
+    struct pem_certs ld = { NULL, 0, 0 };
     size_t i, found, before;
     char *msg = NULL;
+    bool is_dir;
     int rc = -1;
 
     if (err != NULL)
         *err = NULL;
     if (bundle == NULL || (n > 0 && intermediates == NULL)) {
-        ts_errf(&msg, "no CA bundle given (expected a PEM file or a directory)");
+        strfmt_set(&msg, "no CA bundle given (expected a PEM file or a directory)");
         goto out;
     }
     if ((ts = calloc(1, sizeof *ts)) == NULL) {
-        ts_errf(&msg, "%s: out of memory", bundle);
+        strfmt_set(&msg, "%s: out of memory", bundle);
         goto out;
     }
-    if (stat(bundle, &st) < 0) {
-        ts_errno(&msg, "cannot open", bundle, errno);
+    if (pem_certs_load(&ld, bundle, true, &found, &is_dir, &msg) < 0)
         goto out;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        if (ts_load_dir(bundle, &ld, &found, &msg) < 0)
-            goto out;
+    if (is_dir) {
         if (ts_count_ca(&ld, 0) == 0) {
-            ts_errf(&msg, "%s: no CA certificate found in any file of the directory "
-                    "(%zu certificate(s) read; expected PEM CA certificates)", bundle, found);
+            strfmt_set(&msg, "%s: no CA certificate found in any file of the directory "
+                       "(%zu certificate(s) read; expected PEM CA certificates)", bundle, found);
             goto out;
         }
     } else {
-        if (ts_load_file(bundle, &ld, &found, &msg) < 0)
-            goto out;
         if (found == 0) {
-            ts_errf(&msg, "%s: no PEM certificate found", bundle);
+            strfmt_set(&msg, "%s: no PEM certificate found", bundle);
             goto out;
         }
         if (ts_count_ca(&ld, 0) == 0) {
-            ts_errf(&msg, "%s: no CA certificate found (%zu certificate(s), none is a CA)",
-                    bundle, found);
+            strfmt_set(&msg, "%s: no CA certificate found (%zu certificate(s), none is a CA)",
+                       bundle, found);
             goto out;
         }
     }
@@ -1022,18 +636,18 @@ trust_store_load(const char *bundle, const char *const *intermediates, size_t n,
 
         before = ld.n;
         if (path == NULL) {
-            ts_errf(&msg, "intermediate %zu: no file name given", i + 1);
+            strfmt_set(&msg, "intermediate %zu: no file name given", i + 1);
             goto out;
         }
-        if (ts_load_file(path, &ld, &found, &msg) < 0)
+        if (pem_certs_load(&ld, path, false, &found, &is_dir, &msg) < 0)
             goto out;
         if (found == 0) {
-            ts_errf(&msg, "%s: no PEM certificate found", path);
+            strfmt_set(&msg, "%s: no PEM certificate found", path);
             goto out;
         }
         if (ts_count_ca(&ld, before) == 0) {
-            ts_errf(&msg, "%s: no CA certificate found (%zu certificate(s), none is a CA)",
-                    path, found);
+            strfmt_set(&msg, "%s: no CA certificate found (%zu certificate(s), none is a CA)",
+                       path, found);
             goto out;
         }
     }
@@ -1042,14 +656,12 @@ trust_store_load(const char *bundle, const char *const *intermediates, size_t n,
     if (ts_link(ts) < 0 || ts_roots(ts) < 0 ||
         ts_index(ts, true, &ts->by_cn, &ts->n_cn) < 0 ||
         ts_index(ts, false, &ts->by_dn, &ts->n_dn) < 0) {
-        ts_errf(&msg, "%s: out of memory", bundle);
+        strfmt_set(&msg, "%s: out of memory", bundle);
         goto out;
     }
     rc = 0;
 out:
-    for (i = 0; i < ld.n; i++)
-        X509_free(ld.x[i]);
-    free(ld.x);
+    pem_certs_free(&ld);
     ERR_clear_error();
     if (rc < 0) {
         trust_store_free(ts);

@@ -295,6 +295,12 @@ bad bad-bool.yaml    '      forward_secrecy: yes'      # value at 9:24
 bad bad-bits.yaml    '      min_cipher_bits: "128"'    # value at 9:24
 bad bad-syntax.yaml  '      tls: [true'
 printf 'version: 1\nsettings:\n  trust_store: %s/no-such-trust.pem\n' "$PKI" >"$T/bad-trust.yaml"
+# FIFOs where files belong: with nobody writing, opening one to read would block
+# forever, so each row below hanging (not failing) is the bug it guards against.
+mkfifo "$T/fifo.yaml" "$T/fifo.pem"
+printf 'version: 1\nsettings:\n  trust_store: %s\n' "$T/fifo.pem" >"$T/fifo-trust.yaml"
+printf 'version: 1\nsettings:\n  trust_store: %s/trust.pem\n  intermediates: [%s]\n' \
+    "$PKI" "$T/fifo.pem" >"$T/fifo-ints.yaml"
 
 # Macro values as each MTA sends them for the partner-a certificate (doc/mta-facts.md).
 PF_TLS=(tls_version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 cipher_bits=256)
@@ -330,6 +336,12 @@ t "check: unreadable trust store named" 2 \
   "stderr~no-such-trust.pem|stdout=" check -c "$T/bad-trust.yaml"
 t "check: missing file named" 2 \
   "stderr~$T/nope.yaml|stdout=" check -c "$T/nope.yaml"
+t "check: a FIFO as the connectors file is refused" 2 \
+  "stderr^^$T/fifo.yaml: error: .*is a FIFO, not a regular file|stdout=" check -c "$T/fifo.yaml"
+t "check: a FIFO as trust_store is refused at its setting" 2 \
+  "stderr^^$T/fifo-trust.yaml:3:16: error: .*is a FIFO|stdout=" check -c "$T/fifo-trust.yaml"
+t "check: a FIFO among the intermediates is refused at its entry" 2 \
+  "stderr^^$T/fifo-ints.yaml:4:19: error: .*is a FIFO|stdout=" check -c "$T/fifo-ints.yaml"
 t "check: stray argument is a usage error" 2 'stderr~extra' check -c "$S" extra
 
 # ---------------------------------------------------------------- eval: Postfix

@@ -702,6 +702,23 @@ write_file(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
+/* A copy, not a link: a trust_store that is a symbolic link is refused. */
+static void
+copy_file(const char *from, const char *to)
+{
+    char buf[4096];
+    size_t n;
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    assert_int_equal(ferror(in), 0);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+}
+
 static void
 test_relative_to_file(void **state)
 {
@@ -718,7 +735,7 @@ test_relative_to_file(void **state)
     file = xasprintf("%s/connectors.yaml", t.path);
     bad = xasprintf("%s/bad.yaml", t.path);
     assert_int_equal(mkdir(sub, 0700), 0);
-    assert_int_equal(symlink(target, link), 0);
+    copy_file(target, link);
     write_file(file, "version: 1\nsettings:\n  trust_store: pki/bundle.pem\n"
                      "  log_json: logs/posture.jsonl\n");
     write_file(bad, "version: 1\nsettings:\n  trust_store: bundle.pem\n");
@@ -766,7 +783,7 @@ test_missing_file(void **state)
     assert_int_equal(d.nerrors, 1);
     assert_int_equal(d.v[0].line, 0);
     assert_string_equal(d.v[0].file, "/nonexistent/connectors.yaml");
-    assert_non_null(strstr(d.v[0].message, "cannot open"));
+    assert_non_null(strstr(d.v[0].message, "cannot be opened"));
     policy_diags_free(&d);
 
     policy_diags_init(&d);
@@ -774,6 +791,91 @@ test_missing_file(void **state)
     assert_int_equal(d.nerrors, 1);
     assert_non_null(strstr(d.v[0].message, "not a regular file"));
     policy_diags_free(&d);
+}
+
+/* Nothing named by the operator may block a load: a FIFO with no writer, as
+ * the connectors file, trust_store or an intermediate, fails at once (a hang
+ * here is the bug), with the position of the setting that named it. The
+ * connectors file may be a link (reloads swap one); a trust path may not. */
+static void
+test_special_files(void **state)
+{
+    static const struct { const char *setting; unsigned line, column; const char *want; } rows[] = {
+        { "  trust_store: %s/fifo\n", 3, 16, "is a FIFO, not a regular file" },
+        { "  intermediates: [%s/fifo]\n", 3, 19, "is a FIFO, not a regular file" },
+        { "  intermediates:\n    - %s/trust.pem\n    - %s/fifo\n", 5, 7, "is a FIFO" },
+        { "  trust_store: %s/link.pem\n", 3, 16, "is a symbolic link, which is not followed" },
+        { "  trust_store: /dev/null\n%.0s", 3, 16, "is a character device" },
+    };
+    struct tmpdir t;
+    struct policy_diags d;
+    struct policy *p;
+    char *fifo, *link, *file, *target, *copy;
+
+    (void)state;
+    tmpdir_make(&t);
+    fifo = xasprintf("%s/fifo", t.path);
+    link = xasprintf("%s/link.pem", t.path);
+    file = xasprintf("%s/c.yaml", t.path);
+    target = xasprintf("%s/trust.pem", pki_dir());
+    copy = xasprintf("%s/trust.pem", t.path);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(symlink(target, link), 0);
+    copy_file(target, copy);
+
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        char *setting = xasprintf(rows[i].setting, t.path, t.path);
+#pragma GCC diagnostic pop
+        char *y = xasprintf("version: 1\nsettings:\n%s", setting);
+
+        write_file(file, y);
+        policy_diags_init(&d);
+        p = policy_load(file, &d);
+        if (p != NULL || d.nerrors != 1 || d.v[0].line != rows[i].line ||
+            d.v[0].column != rows[i].column || strstr(d.v[0].message, rows[i].want) == NULL) {
+            print_diags(&d);
+            fail_msg("row %zu: want one error at %u:%u containing \"%s\"", i, rows[i].line,
+                     rows[i].column, rows[i].want);
+        }
+        policy_diags_free(&d);
+        free(setting);
+        free(y);
+    }
+
+    /* The connectors file itself: a FIFO and a device are refused, a link is read. */
+    policy_diags_init(&d);
+    assert_null(policy_load(fifo, &d));
+    assert_int_equal(d.nerrors, 1);
+    assert_int_equal(d.v[0].line, 0);
+    assert_non_null(strstr(d.v[0].message, "is a FIFO, not a regular file"));
+    policy_diags_free(&d);
+    policy_diags_init(&d);
+    assert_null(policy_load("/dev/null", &d));
+    assert_non_null(strstr(d.v[0].message, "is a character device"));
+    policy_diags_free(&d);
+    write_file(file, "version: 1\nsettings:\n  trust_store: trust.pem\n");
+    unlink(link);
+    assert_int_equal(symlink(file, link), 0);
+    policy_diags_init(&d);
+    p = policy_load(link, &d);
+    if (p == NULL)
+        print_diags(&d);
+    assert_non_null(p);
+    policy_unref(p);
+    policy_diags_free(&d);
+
+    unlink(fifo);
+    unlink(link);
+    unlink(file);
+    unlink(copy);
+    rmdir(t.path);
+    free(copy);
+    free(fifo);
+    free(link);
+    free(file);
+    free(target);
 }
 
 /* A sparse file just over the limit: refused before any of it is read. */
@@ -1081,6 +1183,7 @@ main(void)
     TABLE_TEST_FN(&tt, test_relative_to_file);
     TABLE_TEST_FN(&tt, test_missing_file);
     TABLE_TEST_FN(&tt, test_too_large);
+    TABLE_TEST_FN(&tt, test_special_files);
     TABLE_TEST_FN(&tt, test_several_errors_in_order);
     TABLE_TEST_FN(&tt, test_syntax_error_alone);
     TABLE_TEST_FN(&tt, test_diags_appended);

@@ -363,9 +363,9 @@ struct error_case {
 
 static const struct error_case error_cases[] = {
     { "missing bundle", "nope.pem", { NULL },
-      "cannot open %s: No such file or directory", "nope.pem" },
+      "%s: cannot be opened: No such file or directory", "nope.pem" },
     { "missing intermediates file", "roots.pem", { "ints.pem", "missing-ints.pem", NULL },
-      "cannot open %s: No such file or directory", "missing-ints.pem" },
+      "%s: cannot be opened: No such file or directory", "missing-ints.pem" },
     { "empty bundle", "tmp:empty.pem", { NULL }, "%s: no PEM certificate found", "tmp:empty.pem" },
     { "garbage bundle", "tmp:garbage.pem", { NULL },
       "%s: no PEM certificate found", "tmp:garbage.pem" },
@@ -401,7 +401,27 @@ static const struct error_case error_cases[] = {
       "%s: certificate 3: could not be parsed (expected PEM -----BEGIN CERTIFICATE-----)",
       "tmp:baddir/b.pem" },
     { "intermediates file is a directory", "roots.pem", { "certs", NULL },
-      "%s: not a regular file (expected a PEM file)", "certs" },
+      "%s: is a directory, not a regular file (expected a PEM file)", "certs" },
+    /* Named by the connectors file: nothing that could block or redirect. */
+    { "FIFO as the bundle", "tmp:fifo.pem", { NULL },
+      "%s: is a FIFO, not a regular file (expected a PEM file or a directory of PEM files)",
+      "tmp:fifo.pem" },
+    { "FIFO as an intermediates file", "roots.pem", { "ints.pem", "tmp:fifo.pem", NULL },
+      "%s: is a FIFO, not a regular file (expected a PEM file)", "tmp:fifo.pem" },
+    { "character device as the bundle", "/dev/null", { NULL },
+      "%s: is a character device, not a regular file (expected a PEM file or a directory of "
+      "PEM files)", "/dev/null" },
+    { "character device as an intermediates file", "roots.pem", { "/dev/null", NULL },
+      "%s: is a character device, not a regular file (expected a PEM file)", "/dev/null" },
+    { "symbolic link as the bundle", "tmp:link.pem", { NULL },
+      "%s: is a symbolic link, which is not followed here (expected a PEM file or a directory "
+      "of PEM files; name the file it points to)", "tmp:link.pem" },
+    { "symbolic link as an intermediates file", "roots.pem", { "tmp:link.pem", NULL },
+      "%s: is a symbolic link, which is not followed here (expected a PEM file; name the "
+      "file it points to)", "tmp:link.pem" },
+    { "symbolic link to a directory as the bundle", "tmp:linkdir", { NULL },
+      "%s: is a symbolic link, which is not followed here (expected a PEM file or a directory "
+      "of PEM files; name the file it points to)", "tmp:linkdir" },
     { "no bundle", NULL, { NULL },
       "no CA bundle given (expected a PEM file or a directory)", NULL },
 };
@@ -488,6 +508,20 @@ make_error_fixtures(void)
     }
     write_file("tmp:baddir/a.pem", roots, len);
     write_file("tmp:baddir/b.pem", buf, len + l2);
+    {
+        char *fifo = path_of("tmp:fifo.pem"), *link = path_of("tmp:link.pem");
+        char *linkdir = path_of("tmp:linkdir"), *target = path_of("roots.pem");
+        char *certs = path_of("certs");
+
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        assert_int_equal(symlink(target, link), 0);
+        assert_int_equal(symlink(certs, linkdir), 0);
+        free(fifo);
+        free(link);
+        free(linkdir);
+        free(target);
+        free(certs);
+    }
     free(buf);
     free(roots);
     free(one);
@@ -751,37 +785,23 @@ test_graph_ca_count(void **state)
 
 /* --- the system bundle ---------------------------------------------------- */
 
-static double
-now_ms(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
 static void
 test_system_bundle(void **state)
 {
     struct trust_store *ts, *dir;
     char *err = NULL;
-    double t0, t1;
 
     (void)state;
     if (access(SYSTEM_BUNDLE, R_OK) != 0) {
         print_message("# %s not readable; skipped\n", SYSTEM_BUNDLE);
         skip();
     }
-    t0 = now_ms();
+    /* How long this takes is a figure of tests/bench (run-bench.sh, part c), not
+     * a pass/fail test: a loaded machine would fail it. */
     ts = trust_store_load(SYSTEM_BUNDLE, NULL, 0, &err);
-    t1 = now_ms();
     if (ts == NULL)
         fail_msg("%s: %s", SYSTEM_BUNDLE, err ? err : "(no message)");
-    print_message("# %s: %zu CAs loaded in %.1f ms\n", SYSTEM_BUNDLE,
-                  trust_store_ca_count(ts), t1 - t0);
     assert_true(trust_store_ca_count(ts) > 50);
-    /* generous: sanitizer builds are several times slower than the 100 ms goal */
-    assert_true(t1 - t0 < 2000.0);
     {
         const struct trust_roots *r = trust_store_roots_by_cn(ts, "ISRG Root X1");
 
@@ -790,13 +810,9 @@ test_system_bundle(void **state)
     }
     /* The directory holds the same certificates once per file, once per hash
      * link and once more in the bundle inside it: deduplicated, same count. */
-    t0 = now_ms();
     dir = trust_store_load(SYSTEM_DIR, NULL, 0, &err);
-    t1 = now_ms();
     if (dir == NULL)
         fail_msg("%s: %s", SYSTEM_DIR, err ? err : "(no message)");
-    print_message("# %s: %zu CAs loaded in %.1f ms\n", SYSTEM_DIR,
-                  trust_store_ca_count(dir), t1 - t0);
     assert_int_equal(trust_store_ca_count(dir), trust_store_ca_count(ts));
     trust_store_free(dir);
     trust_store_free(ts);
