@@ -315,7 +315,20 @@ if [ "${ONLY#*c}" != "$ONLY" ]; then
 		eval "hwm_$n=\$(grep -o ' hwm_kb=[0-9]*' \"\$T/c$n.out\" | cut -d= -f2 | median)"
 		eval "eval_$n=\$(grep -o ' eval_ns=[0-9.]*' \"\$T/c$n.out\" | cut -d= -f2 | median)"
 	done
+	# The system CA bundle alone (once a pass/fail unit test, which a loaded
+	# machine failed): what every load and reload pays for the default trust store.
+	load_sys=n/a
+	if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+		printf 'version: 1\nsettings:\n  trust_store: /etc/ssl/certs/ca-certificates.crt\n' >"$T/sysca.yaml"
+		: >"$T/sysca.out"
+		for ((i = 1; i <= PRUNS; i++)); do
+			timeout 300 "$B/policy_bench" -i 1000 "$T/sysca.yaml" >>"$T/sysca.out" 2>"$T/sysca.err" ||
+				echo "# (c) policy_bench system bundle failed: $(head -n 3 "$T/sysca.err")" >&2
+		done
+		load_sys=$(grep -o ' load_ms=[0-9.]*' "$T/sysca.out" | cut -d= -f2 | median)
+	fi
 	mb() { awk -v k="$1" 'BEGIN { if (k == "n/a") print k; else printf "%.1f\n", k / 1024 }'; }
+	row "(c) load system CA bundle only ms" "$load_sys" "-" "-" "<100" "$(verdict "$load_sys" "<" 100)"
 	row "(c) load 10 connectors ms" "$load_10" "-" "-" "-" "-"
 	row "(c) load 1,000 connectors ms" "$load_1000" "-" "-" "-" "-"
 	row "(c) load 100,000 connectors ms" "$load_100000" "-" "-" "<1000" "$(verdict "$load_100000" "<" 1000)"
