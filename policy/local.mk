@@ -14,6 +14,7 @@ policy_libpolicy_a_SOURCES = \
 	policy/match_addr.c policy/match_addr.h \
 	policy/id_span.c policy/id_list.c policy/id_list.h \
 	policy/tls_facts.c policy/tls_facts.h \
+	policy/cert_dn.c policy/cert_dn.h policy/ascii.h \
 	policy/cert_name.c policy/cert_name.h \
 	policy/trust_store.c policy/trust_store.h \
 	policy/pem_certs.c policy/pem_certs.h

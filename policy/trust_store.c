@@ -21,7 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "analyzer.h"
-#include "cert_name.h"
+#include "cert_dn.h"
 #include "pem_certs.h"
 #include "strfmt.h"
 #include "trust_store.h"

@@ -1,5 +1,5 @@
 /*
- * fuzz_cert_name.c -- fuzz target for certificate names: the input's first
+ * fuzz_cert_name.c -- fuzz target for cert_dn.c and cert_name.c: the input's first
  * NUL-separated part goes through xtext decoding, the oneline DN parser, the
  * RFC 4514 parser and canonicalisation; the first two parts through RFC 6125
  * matching both ways and the reference-pattern check.
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cert_dn.h"
 #include "cert_name.h"
 #include "fuzz.h"
 

@@ -1,7 +1,7 @@
 /*
- * test_cert_name.c -- table-driven tests of policy/cert_name.c: xtext, the two
- * DN syntaxes (with the values Sendmail really sent, doc/mta-facts.md 6.2), canonical
- * DN equality, RFC 6125 matching and reference identifier validation.
+ * test_cert_name.c -- table-driven tests of policy/cert_dn.c (xtext, the two
+ * DN syntaxes with the values Sendmail really sent, doc/mta-facts.md 6.2, canonical
+ * DN equality) and policy/cert_name.c (RFC 6125 matching, reference identifiers).
  * One cmocka test per table row, so every case is one TAP line.
  * Never: derives an expected value from the code under test.
  */
@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "cert_dn.h"
 #include "cert_name.h"
 #include "table_test.h"
 

@@ -23,7 +23,7 @@
 
 #include "policy.h"
 #include "policy_int.h"
-#include "cert_name.h"
+#include "cert_dn.h"
 #include "match_addr.h"
 #include "match_domain.h"
 #include "tls_facts.h"
@@ -512,7 +512,7 @@ test_dn_issuers(void **state)
     roots = &p->conn[0].require.root_issuers;
     assert_int_equal(is->n, 3);
     assert_non_null(is->is_dn);
-    /* Both DN spellings land on the one canonical form of cert_name.h. */
+    /* Both DN spellings land on the one canonical form of cert_dn.h. */
     static const struct { size_t i; bool dn; const char *want; } want[] = {
         { 0, true, "/c=DE/o=Test PKI/cn=Test Issuing CA 1" },
         { 1, true, "/c=DE/o=Test PKI/cn=Test Issuing CA 1" },

@@ -27,7 +27,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "cert_name.h"
+#include "cert_dn.h"
 #include "trust_store.h"
 #include "table_test.h"
 
