@@ -1,6 +1,7 @@
 /*
- * policy_int.h -- the in-memory rule model shared by the loader (policy_load.c),
- * which builds it, and the evaluator (policy_eval.c), which only reads it.
+ * policy_int.h -- the in-memory rule model shared by the loader (policy_load.c
+ * and load_*.c), which builds it, and the evaluator (policy_eval.c), which only
+ * reads it.
  * Never: included outside policy/ (tests excepted); callers use policy.h.
  */
 #ifndef POLICY_INT_H
