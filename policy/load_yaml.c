@@ -1,7 +1,7 @@
 /*
  * load_yaml.c -- the loader's only contact with libyaml: parses the connectors
- * file event by event on demand, refuses anchors, aliases and tags, and hands
- * out struct load_event.
+ * file event by event on demand, refuses anchors, aliases, tags and nesting
+ * deeper than the schema can use, and hands out struct load_event.
  * Never: lets yaml.h out of this file (it is the only file that includes it),
  * reads ahead more than one event, or interprets a value.
  */
@@ -13,10 +13,19 @@
 
 #include "load_int.h"
 
+/*
+ * The schema nests at most five levels (top, connectors, connector, require,
+ * a list), so 64 is never reached by a real file. libyaml's cost per event grows
+ * with the depth (64,000 levels took 25.8 s), so the limit is enforced on each
+ * collection start, as it is parsed, before any deeper event is asked for.
+ */
+#define LOAD_MAX_DEPTH 64
+
 struct load_yaml {
     yaml_parser_t parser;
     yaml_event_t ev;
     bool have_ev;                 /* ev holds the event behind rd.ev */
+    unsigned depth;               /* open mappings and lists */
 };
 
 static struct load_mark
@@ -76,7 +85,7 @@ kind_of(yaml_event_type_t t)
     }
 }
 
-/* Anchors, aliases and tags are refused here, once, for every node of
+/* Anchors, aliases, tags and depth are refused here, once, for every node of
  * the file. */
 struct load_event *
 load_yaml_peek(struct rd *r)
@@ -116,10 +125,16 @@ load_yaml_peek(struct rd *r)
     case YAML_SEQUENCE_START_EVENT:
         anchor = e->data.sequence_start.anchor;
         tag = e->data.sequence_start.tag;
+        y->depth++;
         break;
     case YAML_MAPPING_START_EVENT:
         anchor = e->data.mapping_start.anchor;
         tag = e->data.mapping_start.tag;
+        y->depth++;
+        break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+        y->depth--;
         break;
     default:
         break;
@@ -133,6 +148,12 @@ load_yaml_peek(struct rd *r)
     if (tag != NULL) {
         err_at(r, r->ev.mark, "YAML tags are not supported (found tag '%s'; write the value "
                "without a tag)", load_q(r, (const char *)tag));
+        r->fatal = true;
+        return NULL;
+    }
+    if (y->depth > LOAD_MAX_DEPTH) {
+        err_at(r, r->ev.mark, "%s nested %u levels deep (expected at most %d levels; the "
+               "schema needs 5)", load_event_kind(&r->ev), y->depth, LOAD_MAX_DEPTH);
         r->fatal = true;
         return NULL;
     }

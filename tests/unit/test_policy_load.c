@@ -944,6 +944,52 @@ test_several_errors_in_order(void **state)
     policy_diags_free(&d);
 }
 
+/* Deep nesting costs libyaml time per event that grows with the depth (64,000
+ * levels took 25.8 s): the loader stops at the 65th level as soon as it is
+ * parsed, at its line:column. A hang here is the bug; no timing is asserted. */
+static void
+test_deep_nesting(void **state)
+{
+    static const struct { const char *head, *open, *close; unsigned col; } rows[] = {
+        /* the top-level mapping is level 1: the 64th '[' of settings is level 65 */
+        { "version: 1\nsettings: ", "[", "]", 10 + 64 },
+        { "version: 1\nsettings: ", "{a: ", "}", 10 + 63 * 4 + 1 },
+        { "version: 1\nconnectors: ", "[", "]", 12 + 64 },
+    };
+    const size_t levels = 100000;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        size_t hl = strlen(rows[i].head), ol = strlen(rows[i].open);
+        size_t cl = strlen(rows[i].close), len = hl + levels * (ol + cl) + 1, o = 0;
+        char *y = malloc(len + 1);
+        struct policy_diags d;
+        bool found = false;
+
+        assert_non_null(y);
+        memcpy(y, rows[i].head, hl);
+        o = hl;
+        for (size_t k = 0; k < levels; k++, o += ol)
+            memcpy(y + o, rows[i].open, ol);
+        for (size_t k = 0; k < levels; k++, o += cl)
+            memcpy(y + o, rows[i].close, cl);
+        y[o++] = '\n';
+        y[o] = '\0';
+        policy_diags_init(&d);
+        assert_null(policy_load_buffer("deep.yaml", y, o, pki_dir(), &d));
+        for (size_t k = 0; k < d.n; k++)
+            if (d.v[k].line == 2 && d.v[k].column == rows[i].col &&
+                strstr(d.v[k].message, "nested 65 levels deep (expected at most 64") != NULL)
+                found = true;
+        if (!found) {
+            print_diags(&d);
+            fail_msg("row %zu: want the depth error at 2:%u", i, rows[i].col);
+        }
+        policy_diags_free(&d);
+        free(y);
+    }
+}
+
 /* A syntax error makes the earlier complaints about the same file moot. */
 static void
 test_syntax_error_alone(void **state)
@@ -1184,6 +1230,7 @@ main(void)
     TABLE_TEST_FN(&tt, test_missing_file);
     TABLE_TEST_FN(&tt, test_too_large);
     TABLE_TEST_FN(&tt, test_special_files);
+    TABLE_TEST_FN(&tt, test_deep_nesting);
     TABLE_TEST_FN(&tt, test_several_errors_in_order);
     TABLE_TEST_FN(&tt, test_syntax_error_alone);
     TABLE_TEST_FN(&tt, test_diags_appended);
