@@ -14,7 +14,10 @@ policy_libpolicy_a_SOURCES = \
 	policy/id_span.c policy/id_list.c policy/id_list.h \
 	policy/tls_facts.c policy/tls_facts.h \
 	policy/cert_name.c policy/cert_name.h \
-	policy/trust_store.c policy/trust_store.h
+	policy/trust_store.c policy/trust_store.h \
+	policy/strbuf.c policy/strbuf.h policy/esc.c policy/esc.h \
+	policy/json_write.c policy/json_write.h \
+	policy/posture.c policy/posture.h policy/posture_render.c policy/posture_render.h
 # What a program linking libpolicy.a needs.
 POLICY_LIBS = policy/libpolicy.a $(YAML_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
 dist_man_MANS += policy/milter-tlspolicy.yaml.5
