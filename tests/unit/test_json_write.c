@@ -1,6 +1,7 @@
 /*
- * test_json_write.c -- table-driven tests of policy/json_write.c and esc.c's ESC_JSON: escaping of hostile
- * and non-UTF-8 bytes, the UTF-8 validator, and the comma-tracking writer.
+ * test_json_write.c -- table-driven tests of policy/json_write.c and of esc.c's
+ * ESC_JSON: escaping of hostile and non-UTF-8 bytes, the UTF-8 validator, and
+ * the comma-tracking writer.
  * One cmocka test per table row, so every case is one TAP line.
  * Never: compares against output produced by the code under test.
  */
