@@ -123,11 +123,26 @@ esc_hexbyte(struct strbuf *b, const char *prefix, unsigned char c)
     strbuf_putc(b, esc_hex[c & 15]);
 }
 
+/* Copy the well-formed UTF-8 sequence at p, or escape its first byte with
+ * prefix; returns the bytes consumed. */
+static size_t
+esc_utf8_or_hex(struct strbuf *b, const unsigned char *p, size_t n, const char *prefix)
+{
+    size_t ulen = p[0] >= 0x80 ? esc_utf8_len(p, n) : 0;
+
+    if (ulen > 0) {
+        strbuf_putn(b, (const char *)p, ulen);
+        return ulen;
+    }
+    esc_hexbyte(b, prefix, p[0]);
+    return 1;
+}
+
 void
 esc_putn(struct strbuf *b, const char *src, size_t n, enum esc_mode how)
 {
     const unsigned char *p = (const unsigned char *)src;
-    size_t i, ulen;
+    size_t i;
 
     for (i = 0; i < n; i++) {
         unsigned char c = p[i];
@@ -159,23 +174,17 @@ esc_putn(struct strbuf *b, const char *src, size_t n, enum esc_mode how)
                 strbuf_puts(b, "\\r");
             else if (c == '\t')
                 strbuf_puts(b, "\\t");
-            else if (c >= 0x80 && (ulen = esc_utf8_len(p + i, n - i)) > 0) {
-                strbuf_putn(b, src + i, ulen);
-                i += ulen - 1;
-            } else
+            else
                 /* A control byte; or a byte that is not UTF-8, kept as Latin-1 so
                  * that nothing is lost. */
-                esc_hexbyte(b, "\\u00", c);
+                i += esc_utf8_or_hex(b, p + i, n - i, "\\u00") - 1;
             break;
         case ESC_TEXT:
         case ESC_DIAG:
             if (c == '\\')
                 strbuf_puts(b, "\\\\");
-            else if (c >= 0x80 && (ulen = esc_utf8_len(p + i, n - i)) > 0) {
-                strbuf_putn(b, src + i, ulen);
-                i += ulen - 1;
-            } else
-                esc_hexbyte(b, "\\x", c);
+            else
+                i += esc_utf8_or_hex(b, p + i, n - i, "\\x") - 1;
             break;
         case ESC_QUOTED:
         case ESC_BARE:

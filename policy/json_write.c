@@ -104,15 +104,24 @@ json_write_key(struct json_write *j, const char *key)
     j->after_key = true;
 }
 
-void
-json_write_string_n(struct json_write *j, const char *s, size_t n)
+/* "s[0..n)", with "..." before the closing quote when the value was cut. */
+static void
+json_write_quoted(struct json_write *j, const char *s, size_t n, bool cut)
 {
     if (!json_write_ok(j))
         return;
     json_write_before_value(j);
     strbuf_putc(&j->b, '"');
     esc_putn(&j->b, s, n, ESC_JSON);
+    if (cut)
+        strbuf_puts(&j->b, "...");
     strbuf_putc(&j->b, '"');
+}
+
+void
+json_write_string_n(struct json_write *j, const char *s, size_t n)
+{
+    json_write_quoted(j, s, n, false);
 }
 
 void
@@ -127,16 +136,14 @@ json_write_string(struct json_write *j, const char *s)
 void
 json_write_string_cap(struct json_write *j, const char *s, size_t cap)
 {
+    size_t n;
+
     if (s == NULL) {
         json_write_null(j);
         return;
     }
-    if (!json_write_ok(j))
-        return;
-    json_write_before_value(j);
-    strbuf_putc(&j->b, '"');
-    esc_put(&j->b, s, cap, ESC_JSON);
-    strbuf_putc(&j->b, '"');
+    n = strnlen(s, cap);
+    json_write_quoted(j, s, n, s[n] != '\0');
 }
 
 void

@@ -280,6 +280,18 @@ posture_render_reply_free(struct posture_reply *out)
 
 /* ------------------------------------------------------------ log lines */
 
+/* "connector=... verdict=... action=..." of a log line. */
+static void
+posture_render_result(struct strbuf *b, const struct policy_result *r)
+{
+    strbuf_puts(b, "connector=");
+    esc_value(b, r->connector, POSTURE_VALUE_MAX);
+    strbuf_puts(b, " verdict=");
+    strbuf_puts(b, policy_verdict_name(r->verdict));
+    strbuf_puts(b, " action=");
+    strbuf_puts(b, policy_action_name(r->action));
+}
+
 void
 posture_render_line(struct strbuf *b, const struct posture_msg *m)
 {
@@ -289,12 +301,8 @@ posture_render_line(struct strbuf *b, const struct posture_msg *m)
     esc_put(b, posture_qid(m->queue_id), POSTURE_VALUE_MAX, ESC_BARE);
     strbuf_puts(b, ":");
     if (r != NULL) {
-        strbuf_puts(b, " connector=");
-        esc_value(b, r->connector, POSTURE_VALUE_MAX);
-        strbuf_puts(b, " verdict=");
-        strbuf_puts(b, policy_verdict_name(r->verdict));
-        strbuf_puts(b, " action=");
-        strbuf_puts(b, policy_action_name(r->action));
+        strbuf_putc(b, ' ');
+        posture_render_result(b, r);
         strbuf_puts(b, " mode=");
         strbuf_puts(b, policy_mode_name(r->mode));
     } else
@@ -364,12 +372,8 @@ posture_render_refused(struct strbuf *b, const char *queue_id, const char *rcpt,
     esc_put(b, posture_qid(queue_id), POSTURE_VALUE_MAX, ESC_BARE);
     strbuf_puts(b, ": refused rcpt=<");
     esc_put(b, rcpt, POSTURE_VALUE_MAX, ESC_BARE);
-    strbuf_puts(b, "> connector=");
-    esc_value(b, r->connector, POSTURE_VALUE_MAX);
-    strbuf_puts(b, " verdict=");
-    strbuf_puts(b, policy_verdict_name(r->verdict));
-    strbuf_puts(b, " action=");
-    strbuf_puts(b, policy_action_name(r->action));
+    strbuf_puts(b, "> ");
+    posture_render_result(b, r);
     strbuf_puts(b, " reason=\"");
     posture_render_reasons(b, r, ESC_QUOTED);
     strbuf_putc(b, '"');
