@@ -1,14 +1,17 @@
 /*
  * callbacks.c -- the xxfi_* functions libmilter calls: fetch the session from
  * the context and hand over to session.c. Owns only the smfiDesc table and the
- * NULL-private-data cases. Never: decides policy, formats text, or assumes a
- * previous callback ran (xxfi_close may be the only call a connection gets).
+ * NULL-private-data cases; the one place that hands a session its policy
+ * snapshot (reload_current), so session.c never reaches for a global.
+ * Never: decides policy, formats text, or assumes a previous callback ran
+ * (xxfi_close may be the only call a connection gets).
  */
 #include <stdbool.h>
 #include <string.h>
 
 #include "callbacks.h"
 #include "posture_log.h"
+#include "reload.h"
 #include "session.h"
 
 /* The session of this connection, created on first use (negotiate or connect). */
@@ -18,13 +21,29 @@ callbacks_session(SMFICTX *ctx, bool create)
     struct session *s = smfi_getpriv(ctx);
 
     if (s == NULL && create) {
-        s = session_new();
+        /* The connection's one snapshot: taken here, dropped in close, so a
+         * reload in the middle of a session never mixes two policies. */
+        struct policy *p = reload_current();
+
+        s = session_new(p);
+        policy_unref(p);
         if (s != NULL && smfi_setpriv(ctx, s) != MI_SUCCESS) {
             session_free(s);
             s = NULL;
         }
     }
     return s;
+}
+
+/* No session state: the current snapshot's on_error decides. */
+static sfsistat
+callbacks_no_state(SMFICTX *ctx, bool can_reply)
+{
+    struct policy *p = reload_current();
+    sfsistat rc = session_no_state(ctx, p, can_reply);
+
+    policy_unref(p);
+    return rc;
 }
 
 sfsistat
@@ -47,7 +66,7 @@ callbacks_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
     struct session *s = callbacks_session(ctx, true);
 
     if (s == NULL)
-        return session_no_state(ctx, false);
+        return callbacks_no_state(ctx, false);
     return session_connect(ctx, s, host, sa);
 }
 
@@ -56,7 +75,7 @@ callbacks_helo(SMFICTX *ctx, char *helo)
 {
     struct session *s = callbacks_session(ctx, false);
 
-    return s != NULL ? session_helo(ctx, s, helo) : session_no_state(ctx, true);
+    return s != NULL ? session_helo(ctx, s, helo) : callbacks_no_state(ctx, true);
 }
 
 sfsistat
@@ -64,7 +83,7 @@ callbacks_envfrom(SMFICTX *ctx, char **argv)
 {
     struct session *s = callbacks_session(ctx, false);
 
-    return s != NULL ? session_envfrom(ctx, s, argv) : session_no_state(ctx, true);
+    return s != NULL ? session_envfrom(ctx, s, argv) : callbacks_no_state(ctx, true);
 }
 
 sfsistat
@@ -72,7 +91,7 @@ callbacks_envrcpt(SMFICTX *ctx, char **argv)
 {
     struct session *s = callbacks_session(ctx, false);
 
-    return s != NULL ? session_envrcpt(ctx, s, argv) : session_no_state(ctx, true);
+    return s != NULL ? session_envrcpt(ctx, s, argv) : callbacks_no_state(ctx, true);
 }
 
 sfsistat
@@ -80,7 +99,7 @@ callbacks_header(SMFICTX *ctx, char *name, char *value)
 {
     struct session *s = callbacks_session(ctx, false);
 
-    return s != NULL ? session_header(ctx, s, name, value) : session_no_state(ctx, true);
+    return s != NULL ? session_header(ctx, s, name, value) : callbacks_no_state(ctx, true);
 }
 
 sfsistat
@@ -88,7 +107,7 @@ callbacks_eom(SMFICTX *ctx)
 {
     struct session *s = callbacks_session(ctx, false);
 
-    return s != NULL ? session_eom(ctx, s) : session_no_state(ctx, true);
+    return s != NULL ? session_eom(ctx, s) : callbacks_no_state(ctx, true);
 }
 
 sfsistat

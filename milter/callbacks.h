@@ -1,6 +1,9 @@
 /*
  * callbacks.h -- the xxfi_* entry points libmilter calls, and the filter
- * description main() registers.
+ * description main() registers. Owns the session's private-data slot and hands
+ * each new session its policy snapshot.
+ * Never: decides policy, formats text, or assumes an earlier callback ran.
+ * Diagnostics: a missing session is answered per the snapshot's on_error.
  */
 #ifndef MILTER_CALLBACKS_H
 #define MILTER_CALLBACKS_H

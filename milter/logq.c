@@ -3,10 +3,10 @@
  * finished lines onto, and one thread that takes the whole queue every
  * LOGQ_FLUSH_MS and sends it to the syslog socket in sendmmsg(2) batches, in
  * the RFC 3164 form glibc's syslog(3) writes. Owns the syslog socket.
- * Never: formats or sanitises a line (posture_log.c does), takes a lock on the
- * callbacks' path (the only mutex is taken to wake an idle writer), or drops a
- * line silently (a line the syslog daemon does not take is counted and the
- * count is logged once it is back).
+ * Never: formats or sanitises a line (policy/posture_render.c and esc.c do),
+ * takes a lock on the callbacks' path (the only mutex is taken to wake an idle
+ * writer), or drops a line silently (a line the syslog daemon does not take
+ * is counted and the count is logged once it is back).
  */
 #include <errno.h>
 #include <pthread.h>

@@ -3,6 +3,9 @@
  * sends whatever has queued up every few milliseconds in one sendmmsg(2), so
  * a message costs the syslog daemon one wake-up per batch instead of one per
  * line, and no callback ever waits for a slow syslog daemon.
+ * Never: formats or escapes a line (callers hand finished, escaped text), or
+ * blocks a caller while the queue has room.
+ * Diagnostics: counters (logq_stats); a full queue falls back to syslog(3).
  */
 #ifndef MILTER_LOGQ_H
 #define MILTER_LOGQ_H

@@ -76,16 +76,6 @@ macros_queue_id(SMFICTX *ctx)
     return (i != NULL && i[0] != '\0') ? i : NULL;
 }
 
-/* Postfix says "unknown" and Sendmail "[192.0.2.1]" when the client has no
- * verified host name: both mean "no name", not a name to match. */
-static const char *
-macros_host_name(const char *name)
-{
-    if (name == NULL || name[0] == '\0' || name[0] == '[' || strcmp(name, "unknown") == 0)
-        return NULL;
-    return name;
-}
-
 void
 macros_read(SMFICTX *ctx, const char *conn_host, const char *conn_addr,
             const char *helo, const char *mail_arg, struct policy_macros *m)
@@ -98,7 +88,9 @@ macros_read(SMFICTX *ctx, const char *conn_host, const char *conn_addr,
     v = macros_get(ctx, "{client_addr}");
     m->client_addr = (v != NULL && v[0] != '\0') ? v : conn_addr;
     v = macros_get(ctx, "{client_name}");
-    m->client_name = macros_host_name(v != NULL ? v : conn_host);
+    /* as sent: policy_facts_build alone decides that "unknown" (Postfix) and
+     * "[192.0.2.1]" (Sendmail) mean no name */
+    m->client_name = v != NULL ? v : conn_host;
     m->helo = helo;
     v = macros_get(ctx, "{mail_addr}");
     m->sender = v != NULL ? v : mail_arg;

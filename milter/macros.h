@@ -1,6 +1,9 @@
 /*
  * macros.h -- which MTA macros the daemon asks for, and how they become a
  * struct policy_macros.
+ * Never: interprets a value (policy_facts_build does: absent vs empty, the
+ * "unknown" client name), or copies one.
+ * Diagnostics: none; an absent macro is NULL.
  */
 #ifndef MILTER_MACROS_H
 #define MILTER_MACROS_H

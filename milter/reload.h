@@ -1,5 +1,9 @@
 /*
  * reload.h -- the current policy snapshot and the SIGUSR1 reload thread.
+ * Owns the one global snapshot pointer; only callbacks.c (new sessions) and
+ * main.c read it.
+ * Never: loads a file under a lock, or frees a snapshot a session still holds.
+ * Diagnostics: load failures and warnings are logged; the old policy stays.
  */
 #ifndef MILTER_RELOAD_H
 #define MILTER_RELOAD_H

@@ -3,7 +3,9 @@
  * reference, the facts of the message, its recipients and their results, the
  * header copies to remove; and what each stage does with them (decide at RCPT,
  * edit headers and quarantine at end of message). Never: keeps state between
- * connections, trusts a macro value, or blocks on anything but logging.
+ * connections, trusts a macro value, blocks on anything but logging, fetches
+ * the current policy snapshot itself (callbacks.c hands it over), or formats a
+ * posture field (policy/posture_render.c does).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -14,9 +16,11 @@
 #include <strings.h>
 #include <syslog.h>
 
+#include "esc.h"
 #include "macros.h"
+#include "posture.h"
 #include "posture_log.h"
-#include "reload.h"
+#include "posture_render.h"
 #include "session.h"
 #include "strbuf.h"
 
@@ -42,9 +46,13 @@ static atomic_flag session_warned_symlist = ATOMIC_FLAG_INIT;
 static atomic_flag session_warned_actions = ATOMIC_FLAG_INIT;
 
 struct session *
-session_new(void)
+session_new(struct policy *p)
 {
-    return calloc(1, sizeof(struct session));
+    struct session *s = calloc(1, sizeof(struct session));
+
+    if (s != NULL)
+        s->policy = p != NULL ? policy_ref(p) : NULL;
+    return s;
 }
 
 void
@@ -74,13 +82,35 @@ session_reset_msg(struct session *s)
     s->msg_tempfail = false;
 }
 
-/* Larger = worse: the action first, then fail > none > pass. */
+/* The message as posture.c and the log see it: every recipient with its
+ * result, and the one that summarises the message (posture_summary: the same
+ * rule tlspolicy eval applies). *prp is the recipient array to free. Returns 0,
+ * or -1 when out of memory. */
 static int
-session_severity(const struct policy_result *r)
+session_describe(const struct session *s, bool delivered, struct posture_msg *m,
+                 struct posture_rcpt **prp)
 {
-    int v = r->verdict == POLICY_VERDICT_FAIL ? 2 : r->verdict == POLICY_VERDICT_NONE ? 1 : 0;
+    const struct posture_rcpt *top;
+    struct posture_rcpt *pr = NULL;
+    size_t i;
 
-    return (int)r->action * 4 + v;
+    *prp = NULL;
+    if (s->nrcpts > 0 && (pr = calloc(s->nrcpts, sizeof *pr)) == NULL)
+        return -1;
+    for (i = 0; i < s->nrcpts; i++) {
+        pr[i].rcpt = s->rcpts[i].addr;
+        pr[i].res = &s->rcpts[i].res;
+        pr[i].refused = s->rcpts[i].refused;
+    }
+    top = posture_summary(pr, s->nrcpts, delivered);
+    m->facts = &s->facts;
+    m->summary = top != NULL ? top->res : NULL;
+    m->rcpts = pr;
+    m->nrcpts = s->nrcpts;
+    m->naccepted = posture_naccepted(pr, s->nrcpts);
+    m->delivered = delivered;
+    *prp = pr;
+    return 0;
 }
 
 /* Without this line an auditor reading log_json would never see a refused
@@ -91,39 +121,22 @@ void
 session_end_msg(struct session *s)
 {
     const struct policy_settings *st;
-    const struct policy_result *sum = NULL;
     struct posture_rcpt *pr = NULL;
     struct posture_msg m;
-    size_t i, naccepted = 0;
 
     if (!s->in_msg || s->nrcpts == 0 || s->msg_error || !s->have_facts || s->policy == NULL)
         goto out;
     st = policy_settings(s->policy);
     if (st->log_json == NULL || st->log_json[0] == '\0')
         goto out;
-    if ((pr = calloc(s->nrcpts, sizeof *pr)) == NULL) {
+    memset(&m, 0, sizeof m);
+    if (session_describe(s, false, &m, &pr) != 0) {
         posture_log_msg(LOG_ERR, "%s: out of memory logging a transaction without a message",
-                        s->qid != NULL ? s->qid : "NOQUEUE");
+                        posture_qid(s->qid));
         goto out;
     }
-    for (i = 0; i < s->nrcpts; i++) {
-        pr[i].rcpt = s->rcpts[i].addr;
-        pr[i].res = &s->rcpts[i].res;
-        pr[i].refused = s->rcpts[i].refused;
-        if (!s->rcpts[i].refused)
-            naccepted++;
-        if (sum == NULL || session_severity(&s->rcpts[i].res) > session_severity(sum))
-            sum = &s->rcpts[i].res;
-    }
-    memset(&m, 0, sizeof m);
     m.queue_id = s->qid;
-    m.facts = &s->facts;
-    m.summary = sum;
-    m.rcpts = pr;
-    m.nrcpts = s->nrcpts;
-    m.naccepted = naccepted;
     m.json = true;
-    m.delivered = false;
     posture_log_json_line(&m);
 out:
     free(pr);
@@ -159,12 +172,10 @@ session_tempfail(SMFICTX *ctx)
 }
 
 sfsistat
-session_no_state(SMFICTX *ctx, bool can_reply)
+session_no_state(SMFICTX *ctx, const struct policy *p, bool can_reply)
 {
-    struct policy *p = reload_current();
     bool accept = session_on_error_accepts(p);
 
-    policy_unref(p);
     posture_log_msg(LOG_ERR, "%s: internal error: no session state (on_error: %s)",
                     can_reply && macros_queue_id(ctx) ? macros_queue_id(ctx) : "NOQUEUE",
                     accept ? "accept" : "tempfail");
@@ -256,8 +267,6 @@ sfsistat
 session_connect(SMFICTX *ctx, struct session *s, const char *host, const struct sockaddr *sa)
 {
     (void)ctx;
-    if (s->policy == NULL)
-        s->policy = reload_current();
     if (s->policy == NULL) {
         posture_log_msg(LOG_ERR, "NOQUEUE: internal error: no policy loaded");
         return SMFIS_TEMPFAIL;
@@ -292,8 +301,6 @@ session_start_msg(SMFICTX *ctx, struct session *s, unsigned long nr_bit, const c
 
     session_end_msg(s);
     s->in_msg = true;
-    if (s->policy == NULL)
-        s->policy = reload_current();
     if (s->policy == NULL)
         return session_fail(ctx, s, nr_bit, "no policy loaded");
     macros_read(ctx, s->conn_host, s->conn_addr, s->helo, mail_arg, &m);
@@ -355,7 +362,7 @@ session_envrcpt(SMFICTX *ctx, struct session *s, char **argv)
         struct strbuf b;
 
         strbuf_init(&b);
-        posture_log_sanitize(&b, r->addr, POSTURE_VALUE_MAX, POSTURE_ESC_BARE);
+        esc_put(&b, r->addr, POSTURE_VALUE_MAX, ESC_BARE);
         posture_log_msg(LOG_DEBUG, "%s: rcpt=<%s> connector=%s verdict=%s action=%s mode=%s",
                         qid ? qid : "NOQUEUE", strbuf_str(&b), r->res.connector,
                         policy_verdict_name(r->res.verdict), policy_action_name(r->res.action),
@@ -366,12 +373,12 @@ session_envrcpt(SMFICTX *ctx, struct session *s, char **argv)
         return SMFIS_CONTINUE;
 
     posture_log_refused(qid, r->addr, &r->res);
-    if (posture_log_reply(&r->res, &reply) == 0) {
+    if (posture_render_reply(&r->res, &reply) == 0) {
         if (smfi_setreply(ctx, reply.rcode, reply.xcode, reply.text) != MI_SUCCESS)
             posture_log_msg(LOG_WARNING, "%s: smfi_setreply refused the reply text",
                             qid ? qid : "NOQUEUE");
     }
-    posture_log_reply_free(&reply);
+    posture_render_reply_free(&reply);
     return r->res.action == POLICY_ACTION_TEMPFAIL ? SMFIS_TEMPFAIL : SMFIS_REJECT;
 }
 
@@ -510,7 +517,7 @@ session_build_edits(struct session *s, const struct policy_settings *st,
         return 0;
     if (st->header != NULL && st->header[0] != '\0') {
         strbuf_init(&b);
-        posture_log_header(&b, strlen(st->header), s->leadspc, &s->facts, sum);
+        posture_render_header(&b, strlen(st->header), s->leadspc, &s->facts, sum);
         e->posture = strbuf_take(&b);
         e->name = strdup(st->header);
         if (e->posture == NULL || e->name == NULL)
@@ -518,7 +525,7 @@ session_build_edits(struct session *s, const struct policy_settings *st,
     }
     if (st->authserv_id != NULL && st->authserv_id[0] != '\0') {
         strbuf_init(&b);
-        posture_log_authres(&b, s->leadspc, st->authserv_id, &s->facts, sum);
+        posture_render_authres(&b, s->leadspc, st->authserv_id, &s->facts, sum);
         if ((e->authres = strbuf_take(&b)) == NULL)
             goto fail;
     }
@@ -561,7 +568,7 @@ session_quarantine(SMFICTX *ctx, struct session *s, const char *qid)
             return;
         }
         strbuf_init(&b);
-        posture_log_reason_text(&b, r);
+        posture_render_reason_text(&b, r);
         /* without memory for the reason the message is still held */
         reason = b.oom ? session_quarantine_fallback : b.s;
         if (smfi_quarantine(ctx, reason) != MI_SUCCESS)
@@ -577,16 +584,14 @@ sfsistat
 session_eom(SMFICTX *ctx, struct session *s)
 {
     const struct policy_settings *st;
-    const struct policy_result *sum = NULL;
     struct policy_result none;
     struct posture_rcpt *pr = NULL;
     struct session_edits e = { NULL, NULL, NULL };
     struct posture_msg m;
     const char *qid_raw = macros_queue_id(ctx);
-    const char *qid = qid_raw ? qid_raw : "NOQUEUE";
+    const char *qid = posture_qid(qid_raw);
     sfsistat rc = SMFIS_CONTINUE;
     bool have_none = false;
-    size_t i, naccepted = 0;
 
     memset(&none, 0, sizeof none);
     if (!s->in_msg && (rc = session_start_msg(ctx, s, 0, NULL)) != SMFIS_CONTINUE)
@@ -611,43 +616,26 @@ session_eom(SMFICTX *ctx, struct session *s)
         session_remove_forged(ctx, s, st, qid);
         goto out;
     }
-    for (i = 0; i < s->nrcpts; i++) {
-        if (s->rcpts[i].refused)
-            continue;
-        naccepted++;
-        if (sum == NULL || session_severity(&s->rcpts[i].res) > session_severity(sum))
-            sum = &s->rcpts[i].res;
+    /* Everything that can run out of memory comes first, so a message that is
+     * then refused was never logged as delivered. */
+    if (session_describe(s, true, &m, &pr) != 0) {
+        rc = session_fail(ctx, s, 0, "out of memory logging the message");
+        goto out;
     }
-    if (sum == NULL) {
-        /* no accepted recipient reached us: describe the session itself */
+    if (m.summary == NULL) {
+        /* no recipient reached us: describe the session itself */
         if (policy_eval(s->policy, &s->facts, NULL, &none) != 0) {
             policy_result_free(&none);
             rc = session_fail(ctx, s, 0, "out of memory evaluating the message");
             goto out;
         }
         have_none = true;
-        sum = &none;
+        m.summary = &none;
     }
-    /* Everything that can run out of memory comes first, so a message that is
-     * then refused was never logged as delivered. */
-    if (session_build_edits(s, st, sum, &e) != 0) {
+    if (session_build_edits(s, st, m.summary, &e) != 0) {
         rc = session_fail(ctx, s, 0, "out of memory building the headers");
         goto out;
     }
-    if (s->nrcpts > 0 && (pr = calloc(s->nrcpts, sizeof *pr)) == NULL) {
-        rc = session_fail(ctx, s, 0, "out of memory logging the message");
-        goto out;
-    }
-    for (i = 0; i < s->nrcpts; i++) {
-        pr[i].rcpt = s->rcpts[i].addr;
-        pr[i].res = &s->rcpts[i].res;
-        pr[i].refused = s->rcpts[i].refused;
-    }
-    m.facts = &s->facts;
-    m.summary = sum;
-    m.rcpts = pr;
-    m.nrcpts = s->nrcpts;
-    m.naccepted = naccepted;
     posture_log_message(&m);
     /* The edits go last: libmilter writes each one to the MTA at once, and
      * sent after the log line they reach it together with the final answer,

@@ -1,6 +1,9 @@
 /*
  * session.h -- per-connection and per-message state of one SMTP session, and
  * the work each milter stage does with it.
+ * Never: reaches for the global policy snapshot (the caller hands one over),
+ * keeps state between connections, or formats posture text.
+ * Diagnostics: internal errors are logged and answered per settings.on_error.
  */
 #ifndef MILTER_SESSION_H
 #define MILTER_SESSION_H
@@ -45,7 +48,9 @@ struct session {
     size_t nauthres_ours, capauthres_ours;
 };
 
-struct session *session_new(void);
+/* A session bound to the snapshot p (a reference is taken; NULL: no policy is
+ * loaded, and every stage answers per that). NULL when out of memory. */
+struct session *session_new(struct policy *p);
 void session_free(struct session *s);
 
 sfsistat session_negotiate(SMFICTX *ctx, struct session *s, unsigned long f0,
@@ -64,9 +69,9 @@ void session_reset_msg(struct session *s);
  * write its JSON line when it had recipients (delivered=false), then forget it. */
 void session_end_msg(struct session *s);
 
-/* What a callback returns when it has no session: settings.on_error of the
- * current snapshot (tempfail when there is none). */
-sfsistat session_no_state(SMFICTX *ctx, bool can_reply);
+/* What a callback returns when it has no session: settings.on_error of p, the
+ * current snapshot (tempfail when NULL). */
+sfsistat session_no_state(SMFICTX *ctx, const struct policy *p, bool can_reply);
 
 /* Whether the first token of an Authentication-Results value equals id
  * (case-insensitive, leading white space and comments skipped). */

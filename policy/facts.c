@@ -150,7 +150,8 @@ build_client(struct policy_facts *f, const struct policy_macros *m)
             add_note(f, "client address '%.*s' is not an IP address", NOTE_VALUE_MAX, m->client_addr) < 0)
             return -1;
     }
-    /* Postfix says "unknown" and Sendmail "[192.0.2.1]" when the name did not verify:
+    /* The one place of this rule (macros.c passes names as sent). Postfix says
+     * "unknown" and Sendmail "[192.0.2.1]" when the name did not verify:
      * neither is a name anyone may match on. */
     if (present(m->client_name) && strcasecmp(m->client_name, "unknown") != 0 && m->client_name[0] != '[')
         if (set_domain(&f->client_name, m->client_name, strlen(m->client_name)) < 0)

@@ -16,6 +16,7 @@
 #include "match_addr.h"
 #include "match_domain.h"
 #include "policy_int.h"
+#include "posture.h"
 #include "strfmt.h"
 #include "tls_facts.h"
 #include "trust_store.h"
@@ -341,14 +342,14 @@ check_names(const struct policy *p, const struct policy_require *q, const struct
                 if (add_reason(r, "no certificate issuer to match %s", list) < 0)
                     return -1;
             } else if (add_reason(r, "issuer '%.*s' is not one of %s", vmax,
-                                  f->issuer_cn ? f->issuer_cn : f->issuer_dn, list) < 0) {
+                                  posture_issuer(f), list) < 0) {
                 return -1;
             }
         }
     }
     if (q->root_issuers.n > 0) {
         const struct trust_roots *roots = roots_of_issuer(p, f);
-        const char *iss = f->issuer_cn ? f->issuer_cn : f->issuer_dn;
+        const char *iss = posture_issuer(f);
         size_t bad = 0;
 
         if (iss == NULL) {

@@ -11,10 +11,10 @@
 LINT_FILES = $(policy_libpolicy_a_SOURCES) $(milter_libmilterd_a_SOURCES) \
 	$(milter_milter_tlspolicy_SOURCES) $(tools_tlspolicy_SOURCES)
 # What the build itself passes: config.h forced in, -I policy, SYSCONFDIR,
-# libmilter, and -I tools (the daemon shares tools/json_out.c).
-LINT_DEFS = $(DEFS) $(AM_CPPFLAGS) -I$(top_srcdir)/tools $(MILTER_CFLAGS) $(YAML_CFLAGS) \
+# libmilter.
+LINT_DEFS = $(DEFS) $(AM_CPPFLAGS) $(MILTER_CFLAGS) $(YAML_CFLAGS) \
 	$(OPENSSL_CFLAGS)
-# Each C file once (tools/json_out.c is in two programs' sources).
+# Each C file once.
 LINT_C = `for f in $(LINT_FILES); do echo $$f; done | grep '\.c$$' | sort -u`
 
 CPPCHECK = cppcheck
@@ -22,7 +22,7 @@ CPPCHECK = cppcheck
 # configuration that is compiled instead of guessing at every #ifdef.
 CPPCHECK_OPTS = --enable=warning,performance,portability --error-exitcode=1 \
 	--inline-suppr --quiet --std=c11 --library=posix \
-	--include=$(top_builddir)/config.h -I$(top_srcdir)/policy -I$(top_srcdir)/tools \
+	--include=$(top_builddir)/config.h -I$(top_srcdir)/policy \
 	-DHAVE_CONFIG_H \
 	-DSYSCONFDIR='"$(sysconfdir)"'
 

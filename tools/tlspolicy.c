@@ -1,9 +1,12 @@
 /*
  * tlspolicy.c -- the offline admin tool: "check" validates a connectors file,
  * "eval" replays MTA macro values through the same library the daemon uses and
- * shows the connector, verdict, action and TLS posture (text or JSON).
- * Never: talks to an MTA or the daemon, or prints a byte from its input
- * unescaped (certificate names can carry CR LF).
+ * shows the connector, verdict, action and TLS posture (text or JSON); with
+ * several recipients, the top result is the one the daemon's header would
+ * show (policy/posture.c decides for both).
+ * Never: talks to an MTA or the daemon, picks a summary or escapes by its own
+ * rule, or prints a byte from its input unescaped (certificate names can carry
+ * CR LF).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -11,8 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_out.h"
+#include "esc.h"
+#include "json_write.h"
 #include "policy.h"
+#include "posture.h"
+#include "strbuf.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -41,29 +47,19 @@ usage(FILE *fp)
 
 /* Write s so that nothing in it can fake or split a line: control bytes, DEL and
  * bytes outside well-formed UTF-8 become \xNN; with quote_backslash a literal
- * backslash becomes \\ so the escapes stay unambiguous. */
+ * backslash becomes \\ so the escapes stay unambiguous (esc.c's ESC_TEXT). */
 static void
 put_printable(FILE *fp, const char *s, bool quote_backslash)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s), i = 0, u;
+    struct strbuf b;
 
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c >= 0x20 && c < 0x7F) {
-            if (c == '\\' && quote_backslash)
-                fputs("\\\\", fp);
-            else
-                fputc(c, fp);
-            i++;
-        } else if (c >= 0x80 && (u = json_out_utf8_len(p + i, n - i)) > 0) {
-            fwrite(p + i, 1, u, fp);
-            i += u;
-        } else {
-            fprintf(fp, "\\x%02X", (unsigned)c);
-            i++;
-        }
-    }
+    strbuf_init(&b);
+    esc_putn(&b, s, strlen(s), quote_backslash ? ESC_TEXT : ESC_DIAG);
+    if (b.oom)
+        fputs("(out of memory)", fp);
+    else
+        fwrite(strbuf_str(&b), 1, b.len, fp);
+    strbuf_free(&b);
 }
 
 /* No program-name prefix: "file:line:column:" at the start of the line is what
@@ -266,14 +262,6 @@ eval_args(const struct opts *o, struct eval_input *in)
     return 0;
 }
 
-/* A larger rank is more severe: anything refused outranks anything accepted,
- * then the enforce action decides (so a monitored reject outranks a tag). */
-static int
-result_rank(const struct policy_result *r)
-{
-    return (policy_result_refuses(r) ? 100 : 0) + (int)r->action;
-}
-
 static void
 text_kv(const char *indent, const char *key, const char *val)
 {
@@ -342,82 +330,82 @@ text_output(const struct policy_facts *f, const struct eval_input *in,
 }
 
 static void
-json_result(struct json_out *j, const struct policy_result *r)
+json_result(struct json_write *j, const struct policy_result *r)
 {
     size_t i;
 
-    json_out_kv_string(j, "connector", r->connector);
-    json_out_kv_string(j, "verdict", policy_verdict_name(r->verdict));
-    json_out_kv_string(j, "action", policy_action_name(r->action));
-    json_out_kv_string(j, "mode", policy_mode_name(r->mode));
-    json_out_kv_bool(j, "refused", policy_result_refuses(r));
-    json_out_kv_string(j, "reply", r->reply);
-    json_out_key(j, "reasons");
-    json_out_array_begin(j);
+    json_write_kv_string(j, "connector", r->connector);
+    json_write_kv_string(j, "verdict", policy_verdict_name(r->verdict));
+    json_write_kv_string(j, "action", policy_action_name(r->action));
+    json_write_kv_string(j, "mode", policy_mode_name(r->mode));
+    json_write_kv_bool(j, "refused", policy_result_refuses(r));
+    json_write_kv_string(j, "reply", r->reply);
+    json_write_key(j, "reasons");
+    json_write_array_begin(j);
     for (i = 0; i < r->nreasons; i++)
-        json_out_string(j, r->reasons[i]);
-    json_out_array_end(j);
+        json_write_string(j, r->reasons[i]);
+    json_write_array_end(j);
 }
 
 /* Returns 0, or -1 when the document could not be built (out of memory). */
 static int
-json_output(const struct policy_facts *f, const struct eval_input *in,
+json_writeput(const struct policy_facts *f, const struct eval_input *in,
             const struct policy_result *res, size_t nres, size_t top)
 {
-    struct json_out j;
+    struct json_write j;
     const char *text;
     size_t i, len;
     int rc = -1;
 
-    json_out_init(&j);
-    json_out_object_begin(&j);
-    json_out_kv_string(&j, "mta", policy_mta_name(f->mta));
-    json_out_kv_string(&j, "rcpt", in->nrcpt > 0 ? in->rcpt[top] : NULL);
+    json_write_init(&j);
+    json_write_object_begin(&j);
+    json_write_kv_string(&j, "mta", policy_mta_name(f->mta));
+    json_write_kv_string(&j, "rcpt", in->nrcpt > 0 ? in->rcpt[top] : NULL);
     json_result(&j, &res[top]);
-    json_out_key(&j, "posture");
-    json_out_object_begin(&j);
-    json_out_kv_string(&j, "version", f->tls ? f->tls_version : NULL);
-    json_out_kv_string(&j, "cipher", f->cipher);
-    json_out_key(&j, "bits");
+    json_write_key(&j, "posture");
+    json_write_object_begin(&j);
+    json_write_kv_string(&j, "version", f->tls ? f->tls_version : NULL);
+    json_write_kv_string(&j, "cipher", f->cipher);
+    json_write_key(&j, "bits");
     if (f->cipher_bits >= 0)
-        json_out_int(&j, f->cipher_bits);
+        json_write_int(&j, f->cipher_bits);
     else
-        json_out_null(&j);
-    json_out_kv_string(&j, "fs", policy_tri_name(f->fs));
-    json_out_kv_string(&j, "presented", policy_tri_name(f->cert_presented));
-    json_out_kv_string(&j, "cert", f->subject_cn);
-    json_out_kv_string(&j, "subject_dn", f->subject_dn);
-    json_out_kv_string(&j, "organization", f->subject_o);
-    json_out_kv_string(&j, "issuer", f->issuer_cn);
-    json_out_kv_string(&j, "issuer_dn", f->issuer_dn);
-    json_out_kv_string(&j, "root", res[top].root);
-    json_out_kv_string(&j, "verified", policy_tri_name(f->cert_verified));
-    json_out_object_end(&j);
-    json_out_key(&j, "notes");
-    json_out_array_begin(&j);
+        json_write_null(&j);
+    json_write_kv_string(&j, "fs", policy_tri_name(f->fs));
+    json_write_kv_string(&j, "presented", policy_tri_name(f->cert_presented));
+    json_write_kv_string(&j, "cert", f->subject_cn);
+    json_write_kv_string(&j, "subject_dn", f->subject_dn);
+    json_write_kv_string(&j, "organization", f->subject_o);
+    json_write_kv_string(&j, "issuer", f->issuer_cn);
+    json_write_kv_string(&j, "issuer_dn", f->issuer_dn);
+    json_write_kv_string(&j, "root", res[top].root);
+    json_write_kv_string(&j, "verified", policy_tri_name(f->cert_verified));
+    json_write_object_end(&j);
+    json_write_key(&j, "notes");
+    json_write_array_begin(&j);
     for (i = 0; i < f->nnotes; i++)
-        json_out_string(&j, f->notes[i]);
-    json_out_array_end(&j);
+        json_write_string(&j, f->notes[i]);
+    json_write_array_end(&j);
     if (nres > 1) {
-        json_out_key(&j, "recipients");
-        json_out_array_begin(&j);
+        json_write_key(&j, "recipients");
+        json_write_array_begin(&j);
         for (i = 0; i < nres; i++) {
-            json_out_object_begin(&j);
-            json_out_kv_string(&j, "rcpt", in->rcpt[i]);
+            json_write_object_begin(&j);
+            json_write_kv_string(&j, "rcpt", in->rcpt[i]);
             json_result(&j, &res[i]);
-            json_out_object_end(&j);
+            json_write_object_end(&j);
         }
-        json_out_array_end(&j);
+        json_write_array_end(&j);
     }
-    json_out_object_end(&j);
-    text = json_out_finish(&j, &len);
+    json_write_object_end(&j);
+    text = json_write_finish(&j, &len);
     if (text == NULL)
         goto out;
     fwrite(text, 1, len, stdout);
     fputc('\n', stdout);
     rc = 0;
 out:
-    json_out_free(&j);
+    json_write_free(&j);
     return rc;
 }
 
@@ -429,6 +417,8 @@ cmd_eval(int argc, char **argv)
     struct policy_facts facts;
     struct policy_macros m;
     struct policy_result *res = NULL;
+    struct posture_rcpt *pr = NULL;
+    const struct posture_rcpt *sum;
     struct eval_input in;
     struct opts o;
     bool facts_built = false;
@@ -485,7 +475,8 @@ cmd_eval(int argc, char **argv)
 
     nres = in.nrcpt > 0 ? in.nrcpt : 1;
     res = calloc(nres, sizeof(*res));
-    if (res == NULL) {
+    pr = calloc(nres, sizeof(*pr));
+    if (res == NULL || pr == NULL) {
         nres = 0;
         fprintf(stderr, "%s: out of memory\n", progname);
         goto out;
@@ -495,23 +486,28 @@ cmd_eval(int argc, char **argv)
             fprintf(stderr, "%s: out of memory evaluating the policy\n", progname);
             goto out;
         }
-        if (result_rank(&res[i]) > result_rank(&res[top]))
-            top = i;
+        pr[i].rcpt = in.nrcpt > 0 ? in.rcpt[i] : NULL;
+        pr[i].res = &res[i];
+        pr[i].refused = policy_result_refuses(&res[i]);
     }
+    /* The result the daemon's posture header would carry: one rule for both. */
+    sum = posture_summary(pr, nres, true);
+    top = sum != NULL ? (size_t)(sum - pr) : 0;
 
     if (o.json) {
-        if (json_output(&facts, &in, res, nres, top) != 0) {
+        if (json_writeput(&facts, &in, res, nres, top) != 0) {
             fprintf(stderr, "%s: out of memory writing JSON\n", progname);
             goto out;
         }
     } else {
         text_output(&facts, &in, res, nres, top);
     }
-    rc = finish_stdout(policy_result_refuses(&res[top]) ? EXIT_REFUSED : EXIT_ACCEPT);
+    rc = finish_stdout(posture_naccepted(pr, nres) < nres ? EXIT_REFUSED : EXIT_ACCEPT);
 out:
     for (i = 0; i < nres; i++)
         policy_result_free(&res[i]);
     free(res);
+    free(pr);
     if (facts_built)
         policy_facts_free(&facts);
     policy_unref(p);

@@ -15,6 +15,15 @@ tests_milter_test_callbacks_LDADD = milter/libmilterd.a $(POLICY_LIBS) $(CMOCKA_
 # fake_milter.c fails strdup/strndup/realloc on demand to reach the out-of-memory paths
 tests_milter_test_callbacks_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=strdup \
 	-Wl,--wrap=strndup -Wl,--wrap=realloc
+# the daemon and tlspolicy eval name the same result for a message
+check_PROGRAMS += tests/milter/test_summary
+TESTS += tests/milter/test_summary
+tests_milter_test_summary_SOURCES = \
+	tests/milter/test_summary.c \
+	tests/milter/fake_milter.c tests/milter/fake_milter.h
+tests_milter_test_summary_CFLAGS = $(tests_milter_test_callbacks_CFLAGS)
+tests_milter_test_summary_LDADD = $(tests_milter_test_callbacks_LDADD)
+tests_milter_test_summary_LDFLAGS = $(tests_milter_test_callbacks_LDFLAGS)
 # the syslog writer thread against a socket the test binds
 check_PROGRAMS += tests/milter/test_logq
 TESTS += tests/milter/test_logq

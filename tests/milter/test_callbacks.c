@@ -22,7 +22,9 @@
 #include "callbacks.h"
 #include "fake_milter.h"
 #include "macros.h"
+#include "esc.h"
 #include "posture_log.h"
+#include "posture_render.h"
 #include "reload.h"
 #include "session.h"
 #include "table_test.h"
@@ -1161,15 +1163,15 @@ test_json_format(void **state)
     msg.rcpts = pr;
     msg.nrcpts = msg.naccepted = 1;
     strbuf_init(&b);
-    posture_log_format_json(&b, &msg, 0);
+    posture_render_json(&b, &msg, 0);
     s = strbuf_str(&b);
     want_sub("json", s, "{\"time\":\"1970-01-01T00:00:00Z\",\"queue_id\":\"QID\"");
-    want_sub("json", s, "\"cert\":\"bad\\r\\n\\\"name\\\"\\u00ff\"");
+    want_sub("json", s, "\"cert\":\"bad\\r\\n\\\"name\\\"\\u00FF\"");
     want_sub("json", s, "\"recipients\":[{\"rcpt\":\"r@example.test\",\"connector\":\"default\"");
     want_sub("json", s, "\"bits\":256");
     assert_true(b.len > 0 && s[b.len - 1] == '\n' && strchr(s, '\n') == s + b.len - 1);
     strbuf_reset(&b);
-    posture_log_format_line(&b, &msg);
+    posture_render_line(&b, &msg);
     s = strbuf_str(&b);
     want_sub("log line", s, "QID: connector=default verdict=none action=accept mode=enforce "
              "client=unknown[203.0.113.5] from=<s@other.test> rcpts=1 tls=TLSv1.3");
@@ -1212,7 +1214,7 @@ test_header_folding(void **state)
         r.reasons[i] = reasons[i];
     }
     strbuf_init(&b);
-    posture_log_header(&b, strlen("X-TLS-Policy"), true, &f, &r);
+    posture_render_header(&b, strlen("X-TLS-Policy"), true, &f, &r);
     assert_false(b.oom);
     v = strbuf_str(&b);
     want_sub("folded header", v, "; ...\")");
@@ -1354,32 +1356,32 @@ struct esc_row {
     const char *name;
     const char *in;
     size_t cap;
-    enum posture_esc how;
+    enum esc_mode how;
     const char *want;
 };
 
 static const struct esc_row esc_rows[] = {
-    { "sanitise quoted: CR LF NUL-free control bytes", "a\r\nb\x01", 64, POSTURE_ESC_QUOTED,
+    { "sanitise quoted: CR LF NUL-free control bytes", "a\r\nb\x01", 64, ESC_QUOTED,
       "a\\x0D\\x0Ab\\x01" },
-    { "sanitise quoted: quote and backslash", "a\"b\\c", 64, POSTURE_ESC_QUOTED, "a\\\"b\\\\c" },
-    { "sanitise quoted: non-ASCII as \\xHH", "Z\xc3\xbcrich", 64, POSTURE_ESC_QUOTED,
+    { "sanitise quoted: quote and backslash", "a\"b\\c", 64, ESC_QUOTED, "a\\\"b\\\\c" },
+    { "sanitise quoted: non-ASCII as \\xHH", "Z\xc3\xbcrich", 64, ESC_QUOTED,
       "Z\\xC3\\xBCrich" },
-    { "sanitise quoted: DEL", "a\x7f", 64, POSTURE_ESC_QUOTED, "a\\x7F" },
-    { "sanitise quoted: capped with ...", "abcdefgh", 4, POSTURE_ESC_QUOTED, "abcd..." },
-    { "sanitise bare: space escaped", "a b", 64, POSTURE_ESC_BARE, "a\\x20b" },
-    { "sanitise reply: percent dropped", "100% sure %s", 64, POSTURE_ESC_REPLY, "100 sure s" },
-    { "sanitise reply: CR LF and 8-bit become ?", "a\r\n\xc3", 64, POSTURE_ESC_REPLY, "a???" },
-    { "sanitise json: escapes", "\"\\\n\r\t\x01\x7f", 64, POSTURE_ESC_JSON,
-      "\\\"\\\\\\n\\r\\t\\u0001\\u007f" },
-    { "sanitise json: valid UTF-8 kept", "Z\xc3\xbcrich \xe2\x82\xac", 64, POSTURE_ESC_JSON,
+    { "sanitise quoted: DEL", "a\x7f", 64, ESC_QUOTED, "a\\x7F" },
+    { "sanitise quoted: capped with ...", "abcdefgh", 4, ESC_QUOTED, "abcd..." },
+    { "sanitise bare: space escaped", "a b", 64, ESC_BARE, "a\\x20b" },
+    { "sanitise reply: percent dropped", "100% sure %s", 64, ESC_REPLY, "100 sure s" },
+    { "sanitise reply: CR LF and 8-bit become ?", "a\r\n\xc3", 64, ESC_REPLY, "a???" },
+    { "sanitise json: escapes", "\"\\\n\r\t\x01\x7f", 64, ESC_JSON,
+      "\\\"\\\\\\n\\r\\t\\u0001\\u007F" },
+    { "sanitise json: valid UTF-8 kept", "Z\xc3\xbcrich \xe2\x82\xac", 64, ESC_JSON,
       "Z\xc3\xbcrich \xe2\x82\xac" },
     { "sanitise json: invalid UTF-8 byte as \\u00XX", "a\xc3(\xff\xed\xa0\x80", 64,
-      POSTURE_ESC_JSON, "a\\u00c3(\\u00ff\\u00ed\\u00a0\\u0080" },
-    { "sanitise json: truncated sequence at the cap", "ab\xc3\xbc", 3, POSTURE_ESC_JSON,
-      "ab\\u00c3..." },
+      ESC_JSON, "a\\u00C3(\\u00FF\\u00ED\\u00A0\\u0080" },
+    { "sanitise json: truncated sequence at the cap", "ab\xc3\xbc", 3, ESC_JSON,
+      "ab\\u00C3..." },
     { "sanitise line: CR LF and 8-bit escaped, quote, backslash, space, % kept",
-      "Q1\r\nx: \"a\\b\" 100%\xc3", 64, POSTURE_ESC_LINE, "Q1\\x0D\\x0Ax: \"a\\b\" 100%\\xC3" },
-    { "sanitise: NULL appends nothing", NULL, 64, POSTURE_ESC_QUOTED, "" },
+      "Q1\r\nx: \"a\\b\" 100%\xc3", 64, ESC_LINE, "Q1\\x0D\\x0Ax: \"a\\b\" 100%\\xC3" },
+    { "sanitise: NULL appends nothing", NULL, 64, ESC_QUOTED, "" },
 };
 
 static void
@@ -1389,7 +1391,7 @@ run_esc(void **state)
     struct strbuf b;
 
     strbuf_init(&b);
-    posture_log_sanitize(&b, r->in, r->cap, r->how);
+    esc_put(&b, r->in, r->cap, r->how);
     assert_false(b.oom);
     want_str(r->name, strbuf_str(&b), r->want);
     strbuf_free(&b);
@@ -1454,11 +1456,11 @@ run_reply(void **state)
     r.reply = row->reply;
     r.nreasons = 1;
     r.reasons[0] = reason;
-    assert_int_equal(posture_log_reply(&r, &out), 0);
+    assert_int_equal(posture_render_reply(&r, &out), 0);
     want_str("rcode", out.rcode, row->rcode);
     want_str("xcode", out.xcode, row->xcode);
     want_str("text", out.text, row->text);
-    posture_log_reply_free(&out);
+    posture_render_reply_free(&out);
 }
 
 /* ------------------------------------------------------------ unanswered stages */

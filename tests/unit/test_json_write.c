@@ -1,6 +1,7 @@
 /*
- * test_json_out.c -- table-driven tests of tools/json_out.c: escaping of hostile
- * and non-UTF-8 bytes, the UTF-8 validator, and the comma-tracking writer.
+ * test_json_write.c -- table-driven tests of policy/json_write.c and of esc.c's
+ * ESC_JSON: escaping of hostile and non-UTF-8 bytes, the UTF-8 validator, and
+ * the comma-tracking writer.
  * One cmocka test per table row, so every case is one TAP line.
  * Never: compares against output produced by the code under test.
  */
@@ -14,7 +15,8 @@
 
 #include <cmocka.h>
 
-#include "json_out.h"
+#include "esc.h"
+#include "json_write.h"
 #include "table_test.h"
 
 #define S(lit) lit, sizeof(lit) - 1
@@ -68,30 +70,30 @@ static void
 test_escape(void **state)
 {
     const struct esc_case *c = *state;
-    struct json_out j;
+    struct json_write j;
     const char *got;
     size_t len = 0;
 
-    json_out_init(&j);
-    json_out_object_begin(&j);
-    json_out_key(&j, "k");
-    json_out_string_n(&j, c->in, c->inlen);
-    json_out_object_end(&j);
-    got = json_out_finish(&j, &len);
+    json_write_init(&j);
+    json_write_object_begin(&j);
+    json_write_key(&j, "k");
+    json_write_string_n(&j, c->in, c->inlen);
+    json_write_object_end(&j);
+    got = json_write_finish(&j, &len);
     assert_non_null(got);
     /* The value appears inside {"k":"..."}: 6 bytes before it, 2 after. */
     assert_true(len >= 8);
     if (strlen(c->want) != len - 8 || memcmp(got + 6, c->want, len - 8) != 0)
         fail_msg("%s: got %s, want {\"k\":\"%s\"}", c->name, got, c->want);
     assert_int_equal(strlen(got), len);         /* no NUL smuggled into the text */
-    json_out_free(&j);
+    json_write_free(&j);
 }
 
 static void
 test_escape_dup(void **state)
 {
     const struct esc_case *c = *state;
-    char *got = json_out_escape_dup(c->in, c->inlen);
+    char *got = json_write_escape_dup(c->in, c->inlen);
 
     assert_non_null(got);
     if (strcmp(got, c->want) != 0)
@@ -129,7 +131,7 @@ static void
 test_utf8(void **state)
 {
     const struct utf8_case *c = *state;
-    size_t got = json_out_utf8_len((const unsigned char *)c->in, c->inlen);
+    size_t got = esc_utf8_len((const unsigned char *)c->in, c->inlen);
 
     if (got != c->want)
         fail_msg("%s: got %zu, want %zu", c->name, got, c->want);
@@ -139,125 +141,125 @@ test_utf8(void **state)
  * it must produce (NULL: finish must refuse it). */
 struct doc_case {
     const char *name;
-    void (*build)(struct json_out *);
+    void (*build)(struct json_write *);
     const char *want;
 };
 
 static void
-build_nested(struct json_out *j)
+build_nested(struct json_write *j)
 {
-    json_out_object_begin(j);
-    json_out_kv_string(j, "connector", "partner-a");
-    json_out_key(j, "reasons");
-    json_out_array_begin(j);
-    json_out_string(j, "a");
-    json_out_string(j, "b");
-    json_out_array_end(j);
-    json_out_key(j, "posture");
-    json_out_object_begin(j);
-    json_out_kv_int(j, "bits", 256);
-    json_out_kv_bool(j, "fs", true);
-    json_out_kv_string(j, "root", NULL);
-    json_out_object_end(j);
-    json_out_kv_int(j, "neg", -12);
-    json_out_object_end(j);
+    json_write_object_begin(j);
+    json_write_kv_string(j, "connector", "partner-a");
+    json_write_key(j, "reasons");
+    json_write_array_begin(j);
+    json_write_string(j, "a");
+    json_write_string(j, "b");
+    json_write_array_end(j);
+    json_write_key(j, "posture");
+    json_write_object_begin(j);
+    json_write_kv_int(j, "bits", 256);
+    json_write_kv_bool(j, "fs", true);
+    json_write_kv_string(j, "root", NULL);
+    json_write_object_end(j);
+    json_write_kv_int(j, "neg", -12);
+    json_write_object_end(j);
 }
 
 static void
-build_empty_containers(struct json_out *j)
+build_empty_containers(struct json_write *j)
 {
-    json_out_object_begin(j);
-    json_out_key(j, "a");
-    json_out_array_begin(j);
-    json_out_array_end(j);
-    json_out_key(j, "o");
-    json_out_object_begin(j);
-    json_out_object_end(j);
-    json_out_kv_bool(j, "f", false);
-    json_out_object_end(j);
+    json_write_object_begin(j);
+    json_write_key(j, "a");
+    json_write_array_begin(j);
+    json_write_array_end(j);
+    json_write_key(j, "o");
+    json_write_object_begin(j);
+    json_write_object_end(j);
+    json_write_kv_bool(j, "f", false);
+    json_write_object_end(j);
 }
 
 static void
-build_array_of_objects(struct json_out *j)
+build_array_of_objects(struct json_write *j)
 {
-    json_out_array_begin(j);
-    json_out_object_begin(j);
-    json_out_kv_string(j, "rcpt", "x@example.com");
-    json_out_object_end(j);
-    json_out_object_begin(j);
-    json_out_kv_string(j, "rcpt", "y@example.com");
-    json_out_object_end(j);
-    json_out_null(j);
-    json_out_array_end(j);
+    json_write_array_begin(j);
+    json_write_object_begin(j);
+    json_write_kv_string(j, "rcpt", "x@example.com");
+    json_write_object_end(j);
+    json_write_object_begin(j);
+    json_write_kv_string(j, "rcpt", "y@example.com");
+    json_write_object_end(j);
+    json_write_null(j);
+    json_write_array_end(j);
 }
 
 static void
-build_escaped_key(struct json_out *j)
+build_escaped_key(struct json_write *j)
 {
-    json_out_object_begin(j);
-    json_out_kv_string(j, "k\"\n", "v");
-    json_out_object_end(j);
+    json_write_object_begin(j);
+    json_write_kv_string(j, "k\"\n", "v");
+    json_write_object_end(j);
 }
 
 static void
-build_unclosed(struct json_out *j)
+build_unclosed(struct json_write *j)
 {
-    json_out_object_begin(j);
-    json_out_kv_string(j, "a", "b");
+    json_write_object_begin(j);
+    json_write_kv_string(j, "a", "b");
 }
 
 static void
-build_key_outside_object(struct json_out *j)
+build_key_outside_object(struct json_write *j)
 {
-    json_out_key(j, "a");
+    json_write_key(j, "a");
 }
 
 static void
-build_dangling_key(struct json_out *j)
+build_dangling_key(struct json_write *j)
 {
-    json_out_object_begin(j);
-    json_out_key(j, "a");
-    json_out_object_end(j);
+    json_write_object_begin(j);
+    json_write_key(j, "a");
+    json_write_object_end(j);
 }
 
 static void
-build_too_deep(struct json_out *j)
-{
-    int i;
-
-    for (i = 0; i < JSON_OUT_MAX_DEPTH + 1; i++)
-        json_out_array_begin(j);
-    for (i = 0; i < JSON_OUT_MAX_DEPTH + 1; i++)
-        json_out_array_end(j);
-}
-
-static void
-build_max_depth(struct json_out *j)
+build_too_deep(struct json_write *j)
 {
     int i;
 
-    for (i = 0; i < JSON_OUT_MAX_DEPTH; i++)
-        json_out_array_begin(j);
-    for (i = 0; i < JSON_OUT_MAX_DEPTH; i++)
-        json_out_array_end(j);
+    for (i = 0; i < JSON_WRITE_MAX_DEPTH + 1; i++)
+        json_write_array_begin(j);
+    for (i = 0; i < JSON_WRITE_MAX_DEPTH + 1; i++)
+        json_write_array_end(j);
 }
 
 static void
-build_extra_close(struct json_out *j)
+build_max_depth(struct json_write *j)
 {
-    json_out_array_begin(j);
-    json_out_array_end(j);
-    json_out_array_end(j);
+    int i;
+
+    for (i = 0; i < JSON_WRITE_MAX_DEPTH; i++)
+        json_write_array_begin(j);
+    for (i = 0; i < JSON_WRITE_MAX_DEPTH; i++)
+        json_write_array_end(j);
 }
 
 static void
-build_long_string(struct json_out *j)
+build_extra_close(struct json_write *j)
+{
+    json_write_array_begin(j);
+    json_write_array_end(j);
+    json_write_array_end(j);
+}
+
+static void
+build_long_string(struct json_write *j)
 {
     /* Forces several reallocations of the buffer. */
     static char big[5000];
 
     memset(big, '\n', sizeof(big) - 1);
-    json_out_string(j, big);
+    json_write_string(j, big);
 }
 
 static const struct doc_case doc_cases[] = {
@@ -282,21 +284,21 @@ static void
 test_doc(void **state)
 {
     const struct doc_case *c = *state;
-    struct json_out j;
+    struct json_write j;
     const char *got;
     size_t len = 0;
 
-    json_out_init(&j);
+    json_write_init(&j);
     c->build(&j);
-    got = json_out_finish(&j, &len);
+    got = json_write_finish(&j, &len);
     if (c->want == NULL) {
         if (got != NULL)
             fail_msg("%s: got %s, want a refusal (NULL)", c->name, got);
     } else if (c->build == build_max_depth) {
         int i;
         assert_non_null(got);
-        assert_int_equal(len, 2 * JSON_OUT_MAX_DEPTH);
-        for (i = 0; i < JSON_OUT_MAX_DEPTH; i++)
+        assert_int_equal(len, 2 * JSON_WRITE_MAX_DEPTH);
+        for (i = 0; i < JSON_WRITE_MAX_DEPTH; i++)
             assert_true(got[i] == '[' && got[len - 1 - (size_t)i] == ']');
     } else if (c->build == build_long_string) {
         assert_non_null(got);
@@ -308,7 +310,7 @@ test_doc(void **state)
         if (strcmp(got, c->want) != 0 || len != strlen(c->want))
             fail_msg("%s: got %s, want %s", c->name, got, c->want);
     }
-    json_out_free(&j);
+    json_write_free(&j);
 }
 
 #define NESC  (sizeof(esc_cases) / sizeof(esc_cases[0]))
@@ -331,5 +333,5 @@ main(void)
     }
     TABLE_TEST_ROWS(&tt, utf8_cases, name, test_utf8);
     TABLE_TEST_ROWS(&tt, doc_cases, name, test_doc);
-    return table_test_run(&tt, "json_out", NULL, NULL);
+    return table_test_run(&tt, "json_write", NULL, NULL);
 }

@@ -1,9 +1,11 @@
 /*
- * strbuf.h -- growable byte buffer with a sticky out-of-memory flag, so that
- * builders can append freely and check for failure once at the end.
+ * strbuf.h -- the one growable byte buffer, with a sticky out-of-memory flag so
+ * that builders can append freely and check for failure once at the end.
+ * Never: escapes (esc.h does), logs, or aborts.
+ * Diagnostics: none; out of memory sets b->oom and later appends do nothing.
  */
-#ifndef MILTER_STRBUF_H
-#define MILTER_STRBUF_H
+#ifndef POLICY_STRBUF_H
+#define POLICY_STRBUF_H
 
 #include <stdarg.h>
 #include <stdbool.h>

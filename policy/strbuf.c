@@ -1,7 +1,8 @@
 /*
- * strbuf.c -- growable byte buffer used by every text builder of the daemon.
+ * strbuf.c -- the one growable byte buffer of the project: every text builder
+ * of the daemon and of tlspolicy(1) (headers, log lines, JSON) appends to it.
  * Owns: allocation and growth of the buffer. Never: interprets or escapes the
- * bytes (that is posture_log.c's sanitiser), never aborts on out of memory.
+ * bytes (that is esc.c), never aborts on out of memory (the flag is sticky).
  */
 #include <stdarg.h>
 #include <stdint.h>
