@@ -87,6 +87,20 @@ ok "SIGTERM stops the daemon after a session (bounded wait 10 s)" gone "$E2E_MIL
 diag "stop after one served session: $(ms_since "$t0") ms"
 wait "$E2E_MILTER_PID" 2>/dev/null
 
+# ------------------------------------------------------------------ descriptor limit
+hard=$(ulimit -Hn)
+if command -v prlimit >/dev/null && [ "$hard" != unlimited ] && [ "$hard" -gt 256 ]; then
+    prlimit --nofile="256:$hard" "$MILTER_BIN" -f -R -c "$T/policy.yaml" \
+        -p "unix:$T/nofile.sock" >>"$T/nofile.log" 2>&1 &
+    nf_pid=$!
+    wait_for 10 test -S "$T/nofile.sock"
+    is "$(awk '/Max open files/ {print $4}' "/proc/$nf_pid/limits" 2>/dev/null)" "$hard" \
+        "started with a soft limit of 256, the daemon raises it to the hard limit"
+    stop_pid "$nf_pid" 10
+else
+    skip "the daemon raises its descriptor limit" "no prlimit, or hard limit $hard"
+fi
+
 # ------------------------------------------------------------------ SIGUSR2
 daemon_start "$T/policy.yaml" || bail_out "milter-tlspolicy did not start"
 ok "the JSON log is open" test -e "$JSON_LOG"
