@@ -7,15 +7,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <paths.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
@@ -30,6 +34,16 @@
 /* Syslog text queued at most: about two seconds of lines at 10,000 messages
  * a second; beyond it callbacks log through syslog(3) themselves. */
 #define MAIN_LOGQ_MAX (8u << 20)
+/* How long libmilter waits for the MTA's next command before it drops the
+ * connection (libmilter's own default is 7210 s). Postfix keeps the milter
+ * connection idle for a whole DATA transfer, which can take many minutes on a
+ * slow link, so this stays generous; it exists so that leaked or abandoned
+ * connections give their descriptors back. */
+#define MAIN_DEFAULT_TIMEOUT 1800
+#define MAIN_MAX_TIMEOUT 86400
+/* The stop hook re-sends the listener's wake-up at this period until the
+ * listener has seen the stop (see main_stop). */
+#define MAIN_WAKE_NS (50 * 1000 * 1000L)
 
 /* Exit codes (documented in milter-tlspolicy.8). */
 enum { MAIN_EXIT_OK = 0, MAIN_EXIT_FAIL = 1, MAIN_EXIT_CONFIG = 2 };
@@ -43,24 +57,26 @@ struct main_opts {
     bool check_only;
     bool verbose;
     bool allow_root;
+    int timeout;                 /* -T, seconds */
 };
 
 static void
 main_usage(FILE *fp)
 {
     fprintf(fp, "usage: milter-tlspolicy [-c FILE] [-p SOCKET] [-f] [-u USER[:GROUP]] "
-                "[-P PIDFILE] [-n] [-R] [-v] [-V]\n"
+                "[-P PIDFILE] [-T SECONDS] [-n] [-R] [-v] [-V]\n"
                 "  -c FILE    connectors file (default %s)\n"
                 "  -p SOCKET  unix:/path, local:/path, inet:PORT@HOST, inet6:PORT@HOST\n"
                 "             (default %s)\n"
                 "  -f         stay in the foreground, log to stderr as well\n"
                 "  -u USER[:GROUP]  drop privileges after creating the socket\n"
                 "  -P PIDFILE write the process id there\n"
+                "  -T SECONDS drop an MTA connection idle that long (default %d)\n"
                 "  -n         check the connectors file and exit (0 good, 2 bad)\n"
                 "  -R         allow running as root without -u (not recommended)\n"
                 "  -v         more logging\n"
                 "  -V         print the version and exit\n",
-            MAIN_DEFAULT_CONFIG, MAIN_DEFAULT_SOCKET);
+            MAIN_DEFAULT_CONFIG, MAIN_DEFAULT_SOCKET, MAIN_DEFAULT_TIMEOUT);
 }
 
 /* The file system path of a unix socket spec, or NULL for inet sockets. */
@@ -254,14 +270,131 @@ main_daemonise(void)
         close(p[1]);
         return -1;
     }
+    /* stderr stays until main_detached(): an error before "ready" must reach
+     * whoever started us, not only syslog */
     if ((fd = open("/dev/null", O_RDWR)) >= 0) {
         (void)dup2(fd, STDIN_FILENO);
         (void)dup2(fd, STDOUT_FILENO);
-        (void)dup2(fd, STDERR_FILENO);
         if (fd > STDERR_FILENO)
             close(fd);
     }
     return p[1];
+}
+
+/* The daemon is ready and its parent gone: from here on syslog only. */
+static void
+main_detached(void)
+{
+    int fd;
+
+    closelog();
+    openlog("milter-tlspolicy", LOG_PID | LOG_NDELAY, LOG_MAIL);
+    if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+        (void)dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO)
+            close(fd);
+    }
+}
+
+/* Idle connections each hold a descriptor; the soft limit (often 1024) runs
+ * out long before the hard one. Failure only costs head-room: log, go on. */
+static void
+main_raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        syslog(LOG_WARNING, "cannot raise the descriptor limit to %llu: %m",
+               (unsigned long long)rl.rlim_max);
+}
+
+/* Give the socket libmilter just bound to the daemon's user. The daemon user
+ * owns the socket directory in the documented layouts and can swap the socket
+ * for a symlink at any moment; chown(2) would follow it and hand that user any
+ * file root can reach. So: nothing here follows a link (lstat, then fchownat
+ * with AT_SYMLINK_NOFOLLOW; a link swapped in between gets its own owner
+ * changed, which grants nothing), and anything but a socket is refused. A hard
+ * link to another file is what fs.protected_hardlinks stops. Returns 0 / -1. */
+static int
+main_own_socket(const char *path, const struct main_ids *ids, const char *user)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0) {
+        syslog(LOG_ERR, "cannot give socket %s to %s: lstat: %m", path, user);
+        return -1;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        syslog(LOG_ERR, "cannot give socket %s to %s: it is no longer a socket "
+               "(replaced while starting?); not following it", path, user);
+        return -1;
+    }
+    if (fchownat(AT_FDCWD, path, ids->uid, ids->gid, AT_SYMLINK_NOFOLLOW) != 0) {
+        syslog(LOG_ERR, "cannot chown %s to %s: %m", path, user);
+        return -1;
+    }
+    return 0;
+}
+
+/* The kernel thread id of the thread that runs smfi_main(): the stop hook
+ * wakes it there. Set after daemonising (fork changes it). */
+static pid_t main_listener_tid;
+
+static void
+main_wake(int sig)
+{
+    (void)sig;                  /* only there so that poll() returns EINTR */
+}
+
+/* The stop hook, run by the signal thread (reload.c) on SIGTERM/SIGINT/SIGHUP.
+ * libmilter's listener polls its socket with a 5 s tick while holding a lock
+ * that smfi_stop() needs, so a stop used to wait for the tick: 4 s on average
+ * on an idle daemon. A timer sends SIGALRM to the listener's own thread every
+ * 50 ms until smfi_stop() returns; each one ends the poll with EINTR, the
+ * listener sees the stop flag and leaves. Without the timer the stop is only
+ * slower, never lost. */
+static void
+main_stop(void)
+{
+    struct sigevent sev;
+    struct itimerspec its = { .it_interval = { 0, MAIN_WAKE_NS },
+                              .it_value = { 0, MAIN_WAKE_NS / 10 } };
+    timer_t timer;
+    bool armed = false;
+
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = SIGALRM;
+    /* glibc before 2.35 names the field only through this union member */
+    sev._sigev_un._tid = main_listener_tid;
+    if (timer_create(CLOCK_MONOTONIC, &sev, &timer) == 0) {
+        armed = true;
+        if (timer_settime(timer, 0, &its, NULL) != 0)
+            syslog(LOG_WARNING, "cannot arm the stop timer (%m): stopping at "
+                   "libmilter's next 5 s tick");
+    } else
+        syslog(LOG_WARNING, "cannot create the stop timer (%m): stopping at "
+               "libmilter's next 5 s tick");
+    (void)smfi_stop();          /* returns once the listener has let go */
+    if (armed)
+        (void)timer_delete(timer);
+}
+
+/* SIGALRM, with SA_RESTART so that nothing but the listener's poll() (which
+ * Linux never restarts) notices it. Returns 0 / -1. */
+static int
+main_install_wake(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = main_wake;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGALRM, &sa, NULL);
 }
 
 /* cwd + "/" + path, allocated. */
@@ -284,13 +417,29 @@ main_parse(int argc, char **argv, struct main_opts *o)
     memset(o, 0, sizeof *o);
     o->config = MAIN_DEFAULT_CONFIG;
     o->socket = MAIN_DEFAULT_SOCKET;
-    while ((c = getopt(argc, argv, "c:p:fu:P:nRvVh")) != -1) {
+    o->timeout = MAIN_DEFAULT_TIMEOUT;
+    while ((c = getopt(argc, argv, "c:p:fu:P:T:nRvVh")) != -1) {
         switch (c) {
         case 'c': o->config = optarg; break;
         case 'p': o->socket = optarg; break;
         case 'f': o->foreground = true; break;
         case 'u': o->user = optarg; break;
         case 'P': o->pidfile = optarg; break;
+        case 'T': {
+            char *end;
+            long v;
+
+            errno = 0;
+            v = strtol(optarg, &end, 10);
+            if (errno != 0 || end == optarg || *end != '\0' || v < 1 ||
+                v > MAIN_MAX_TIMEOUT) {
+                fprintf(stderr, "milter-tlspolicy: -T %s: expected whole seconds "
+                                "from 1 to %d\n", optarg, MAIN_MAX_TIMEOUT);
+                return -1;
+            }
+            o->timeout = (int)v;
+            break;
+        }
         case 'n': o->check_only = true; break;
         case 'R': o->allow_root = true; break;
         case 'v': o->verbose = true; break;
@@ -341,11 +490,10 @@ main(int argc, char **argv)
     if (o.check_only)
         return main_check(o.config);
 
-    /* -f copies the log to stderr; so does a start by hand from a terminal,
-     * until the daemon leaves it, so that start-up errors are seen. */
-    openlog("milter-tlspolicy",
-            LOG_PID | LOG_NDELAY | (o.foreground || isatty(STDERR_FILENO) ? LOG_PERROR : 0),
-            LOG_MAIL);
+    /* Every log line also goes to stderr until the daemon has detached (and
+     * for good with -f): a start-up error must reach the admin's terminal or
+     * the journal, not only syslog. */
+    openlog("milter-tlspolicy", LOG_PID | LOG_NDELAY | LOG_PERROR, LOG_MAIL);
     posture_log_set_verbose(o.verbose);
 
     if (geteuid() == 0 && o.user == NULL && !o.allow_root) {
@@ -383,19 +531,24 @@ main(int argc, char **argv)
         goto out;
     }
 
-    /* SIGUSR1 is only ever taken by the reload thread; a dead MTA connection
-     * must not kill the daemon. Both before any thread exists. */
+    /* USR1, USR2, TERM, INT and HUP are only ever taken by the signal thread
+     * (reload.c); a dead MTA connection must not kill the daemon. Both before
+     * any thread exists. */
     signal(SIGPIPE, SIG_IGN);
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
+    reload_sigset(&set);
     if ((err = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0) {
         syslog(LOG_ERR, "pthread_sigmask: %s", strerror(err));
         goto out;
     }
+    if (main_install_wake() != 0) {
+        syslog(LOG_ERR, "sigaction(SIGALRM): %m");
+        goto out;
+    }
+    main_raise_nofile();
 
     desc = callbacks_desc();
     if ((conn = strdup(o.socket)) == NULL || smfi_setconn(conn) != MI_SUCCESS ||
-        smfi_register(desc) != MI_SUCCESS) {
+        smfi_register(desc) != MI_SUCCESS || smfi_settimeout(o.timeout) != MI_SUCCESS) {
         syslog(LOG_ERR, "cannot set up libmilter for %s", o.socket);
         goto out;
     }
@@ -406,17 +559,11 @@ main(int argc, char **argv)
         goto out;
     }
     sock_path = main_socket_path(o.socket);
-    if (sock_path != NULL && o.user != NULL && chown(sock_path, ids.uid, ids.gid) != 0) {
-        syslog(LOG_ERR, "cannot chown %s to %s: %m", sock_path, o.user);
+    if (sock_path != NULL && o.user != NULL && main_own_socket(sock_path, &ids, o.user) != 0)
         goto out;
-    }
 
-    if (!o.foreground) {
-        if ((ready_fd = main_daemonise()) < 0)
-            goto out;
-        closelog();
-        openlog("milter-tlspolicy", LOG_PID | LOG_NDELAY, LOG_MAIL);
-    }
+    if (!o.foreground && (ready_fd = main_daemonise()) < 0)
+        goto out;
     if (o.pidfile != NULL) {
         if (main_write_pidfile(o.pidfile) != 0)
             goto out;
@@ -440,7 +587,8 @@ main(int argc, char **argv)
         policy_unref(p);
         p = NULL;
     }
-    if ((err = reload_start()) != 0) {
+    main_listener_tid = gettid();
+    if ((err = reload_start(main_stop)) != 0) {
         syslog(LOG_ERR, "cannot start the reload thread: %s", strerror(err));
         goto out;
     }
@@ -451,6 +599,7 @@ main(int argc, char **argv)
             syslog(LOG_WARNING, "cannot tell the parent process we are ready: %m");
         close(ready_fd);
         ready_fd = -1;
+        main_detached();
     }
     if (smfi_main() == MI_SUCCESS) {
         rc = MAIN_EXIT_OK;

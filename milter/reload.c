@@ -1,8 +1,11 @@
 /*
- * reload.c -- owns the current policy snapshot pointer and the SIGUSR1 thread
- * that replaces it. A new file is parsed with no lock held; the mutex covers
- * only the pointer swap and the reference a new connection takes. Never: frees
- * a snapshot a connection still uses (references do that), never calls libmilter.
+ * reload.c -- owns the current policy snapshot pointer and the daemon's signal
+ * thread: SIGUSR1 replaces the snapshot, SIGUSR2 only reopens the JSON log (log
+ * rotation must never apply a half-edited connectors file), SIGTERM, SIGINT and
+ * SIGHUP call the stop hook main.c gives. A new file is parsed with no lock held;
+ * the mutex covers only the pointer swap and the reference a new connection takes.
+ * Never: frees a snapshot a connection still uses (references do that), never
+ * calls libmilter (the stop hook does).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +24,7 @@ static char *reload_path;                  /* set once before the thread starts 
 static pthread_t reload_thread;
 static bool reload_started;
 static atomic_bool reload_quit;
+static void (*reload_stop_hook)(void);     /* set before the thread starts */
 
 int
 reload_init(struct policy *p, const char *path)
@@ -78,7 +82,7 @@ int
 reload_now(void)
 {
     struct policy_diags d;
-    struct policy *p, *cur;
+    struct policy *p;
     int rc = -1;
 
     if (reload_path == NULL)
@@ -96,9 +100,16 @@ reload_now(void)
         rc = 0;
     }
     policy_diags_free(&d);
+    /* the new file may name another JSON log */
+    reload_reopen_log();
+    return rc;
+}
 
-    /* SIGUSR1 is also logrotate's signal: reopen the JSON log in any case. */
-    cur = reload_current();
+void
+reload_reopen_log(void)
+{
+    struct policy *cur = reload_current();
+
     if (cur != NULL) {
         const char *path = policy_settings(cur)->log_json;
 
@@ -107,42 +118,69 @@ reload_now(void)
                             strerror(errno));
         policy_unref(cur);
     }
-    return rc;
+}
+
+void
+reload_sigset(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGUSR1);
+    sigaddset(set, SIGUSR2);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
 }
 
 static void *
 reload_main(void *arg)
 {
     sigset_t set;
+    bool stopping = false;
     int sig;
 
     (void)arg;
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
+    reload_sigset(&set);
     for (;;) {
         if (sigwait(&set, &sig) != 0)
             continue;
         if (atomic_load(&reload_quit))
             break;
-        (void)reload_now();
+        switch (sig) {
+        case SIGUSR1:
+            (void)reload_now();
+            break;
+        case SIGUSR2:
+            posture_log_msg(LOG_INFO, "SIGUSR2: reopening the JSON posture log");
+            reload_reopen_log();
+            break;
+        default:
+            /* SIGHUP too: libmilter has always stopped on it, and an admin who
+             * sends it expecting a reload must not get a half-stopped daemon. */
+            if (!stopping && reload_stop_hook != NULL) {
+                stopping = true;
+                posture_log_msg(LOG_INFO, "signal %d: stopping", sig);
+                reload_stop_hook();
+            }
+            break;
+        }
     }
     return NULL;
 }
 
 int
-reload_start(void)
+reload_start(void (*stop_hook)(void))
 {
     sigset_t all, old;
     int rc;
 
-    /* The thread inherits a mask with every signal blocked: SIGTERM, SIGINT and
-     * SIGHUP belong to libmilter's signal thread, and a thread started before
-     * smfi_main() that let them through would take their default action and
-     * kill the process without a clean stop. */
+    /* The thread inherits a mask with every signal blocked and takes its own
+     * signals with sigwait(); a thread that let SIGTERM through would take its
+     * default action and kill the process without a clean stop. */
     sigfillset(&all);
     if ((rc = pthread_sigmask(SIG_SETMASK, &all, &old)) != 0)
         return rc;
     atomic_store(&reload_quit, false);
+    reload_stop_hook = stop_hook;
     rc = pthread_create(&reload_thread, NULL, reload_main, NULL);
     if (rc == 0)
         reload_started = true;

@@ -1,13 +1,16 @@
 /*
- * reload.h -- the current policy snapshot and the SIGUSR1 reload thread.
+ * reload.h -- the current policy snapshot and the daemon's signal thread
+ * (SIGUSR1 reload, SIGUSR2 reopen the JSON log, SIGTERM/SIGINT/SIGHUP stop).
  * Owns the one global snapshot pointer; only callbacks.c (new sessions) and
  * main.c read it.
- * Never: loads a file under a lock, or frees a snapshot a session still holds.
+ * Never: includes libmilter (stopping it is the caller's hook), loads a file
+ * under a lock, or frees a snapshot a session still holds.
  * Diagnostics: load failures and warnings are logged; the old policy stays.
  */
 #ifndef MILTER_RELOAD_H
 #define MILTER_RELOAD_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 #include "policy.h"
@@ -20,11 +23,17 @@ struct policy *reload_current(void);
 /* Swap in p (reference taken over); the previous snapshot loses our reference. */
 void reload_swap(struct policy *p);
 /* Load the file again: on success swap it in, on failure keep the old one;
- * every diagnostic is logged. Reopens the JSON log either way. Returns 0 / -1. */
+ * every diagnostic is logged. Reopens the JSON log either way (the new file may
+ * name another). Returns 0 / -1. */
 int  reload_now(void);
-/* Start the thread that sigwait()s SIGUSR1; SIGUSR1 must already be blocked in
- * every thread. Returns 0, or an errno value. */
-int  reload_start(void);
+/* Reopen the current snapshot's JSON log (after rotation); failures are logged. */
+void reload_reopen_log(void);
+/* The signals the thread takes; they must be blocked in every thread before
+ * any thread exists. */
+void reload_sigset(sigset_t *set);
+/* Start the signal thread; stop_hook runs in it, once, on the first SIGTERM,
+ * SIGINT or SIGHUP. Returns 0, or an errno value. */
+int  reload_start(void (*stop_hook)(void));
 /* Stop the thread (if started) and drop the snapshot. */
 void reload_shutdown(void);
 

@@ -33,7 +33,7 @@ static void
 usage(FILE *fp)
 {
     fprintf(fp,
-        "usage: %s check [-c FILE]\n"
+        "usage: %s check [FILE | -c FILE]\n"
         "       %s eval [-c FILE] [--json] KEY=VALUE...\n"
         "       %s -h | --help | --version\n"
         "\n"
@@ -116,6 +116,7 @@ finish_stdout(int rc)
 
 struct opts {
     const char *config;
+    bool config_given;             /* -c or --config appeared */
     bool json;
     int  nargs;                    /* positional arguments, copied to args */
     char **args;
@@ -130,6 +131,7 @@ opts_parse(int argc, char **argv, bool allow_json, struct opts *o)
     int i;
 
     o->config = DEFAULT_CONFIG;
+    o->config_given = false;
     o->json = false;
     o->nargs = 0;
     for (i = 0; i < argc; i++) {
@@ -146,10 +148,13 @@ opts_parse(int argc, char **argv, bool allow_json, struct opts *o)
                 return -1;
             }
             o->config = argv[++i];
+            o->config_given = true;
         } else if (strncmp(a, "--config=", 9) == 0) {
             o->config = a + 9;
+            o->config_given = true;
         } else if (strncmp(a, "-c", 2) == 0) {
             o->config = a + 2;
+            o->config_given = true;
         } else if (allow_json && strcmp(a, "--json") == 0) {
             o->json = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -188,8 +193,17 @@ cmd_check(int argc, char **argv)
         rc = r > 0 ? finish_stdout(EXIT_ACCEPT) : EXIT_USAGE;
         goto out;
     }
-    if (o.nargs > 0) {
-        usage_error("check takes no arguments", o.args[0]);
+    /* "check FILE" is what the example file and the demo tell admins to type;
+     * "-c FILE" stays. Naming two files, or one each way, is ambiguous. */
+    if (o.nargs > 1 || (o.nargs == 1 && o.config_given)) {
+        usage_error("check takes one FILE, given once (either FILE or -c FILE)",
+                    o.args[o.nargs > 1 ? 1 : 0]);
+        goto out;
+    }
+    if (o.nargs == 1)
+        o.config = o.args[0];
+    if (o.config[0] == '\0') {
+        usage_error("empty configuration file name", NULL);
         goto out;
     }
     p = policy_load(o.config, &diags);

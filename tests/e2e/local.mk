@@ -10,7 +10,7 @@ if ENABLE_E2E
 TESTS += $(E2E_TESTS)
 endif
 endif
-AM_DISTCHECK_CONFIGURE_FLAGS = --disable-e2e
+AM_DISTCHECK_CONFIGURE_FLAGS += --disable-e2e
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/e2e/matrix.sh tests/e2e/held-session.sh tests/e2e/smtp-talk.sh \
 	tests/e2e/connectors.yaml.in tests/e2e/demo.sh tests/e2e/demo.yaml.in
 

@@ -343,6 +343,15 @@ t "check: a FIFO as trust_store is refused at its setting" 2 \
 t "check: a FIFO among the intermediates is refused at its entry" 2 \
   "stderr^^$T/fifo-ints.yaml:4:19: error: .*is a FIFO|stdout=" check -c "$T/fifo-ints.yaml"
 t "check: stray argument is a usage error" 2 'stderr~extra' check -c "$S" extra
+t "check FILE: positional form, as the example file advertises" 0 \
+  'stdout=OK: 13 connectors' check "$S"
+t "check FILE: a broken positional file fails with its position" 2 \
+  "stderr^^$T/bad-key.yaml:9:7: error|stdout=" check "$T/bad-key.yaml"
+t "check FILE: two files are a usage error naming the second" 2 \
+  'stderr~second.yaml|stdout=' check "$S" second.yaml
+t "check FILE: FILE and -c together are ambiguous" 2 \
+  "stderr~$MIN|stdout=" check -c "$S" "$MIN"
+t "check FILE: empty name refused" 2 'stderr~empty|stdout=' check ""
 
 # ---------------------------------------------------------------- eval: Postfix
 
