@@ -73,8 +73,8 @@ wait_socket() {
 	done
 	return 1
 }
-# median of the numbers on stdin
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# median of the numbers on stdin (full precision: it also takes ratios near 1)
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.10g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # paired_ratio TP-FILE NULL-FILE: median over runs of tp/null, each run paired with
 # the baseline run next to it (robust against the machine's drift during the bench)
 paired_ratio() { paste "$1" "$2" | awk 'NF == 2 && $2 > 0 { printf "%.4f\n", $1 / $2 }' | median | awk '{ if ($1 == "n/a") print $1; else printf "%.3f\n", $1 }'; }
