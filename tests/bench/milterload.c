@@ -50,6 +50,7 @@ struct stats {
     uint64_t rcpt_refused;
     uint64_t replycode_4xx, replycode_5xx;
     uint64_t quarantined;
+    uint64_t addheader_bytes;     /* SMFIR_ADDHEADER payloads: name, value, two NULs */
     uint64_t sessions, sessions_refused, sessions_dropped;
     uint64_t messages;
     uint64_t *lat_ns;             /* one per completed message */
@@ -387,6 +388,10 @@ static int await_reply(struct session *s, char cmd, enum verdict *v)
             if ((c == R_ADDHEADER || c == R_INSHEADER || c == R_CHGHEADER)
                 && s->in.p[s->in.len - 1] != '\0')
                 return fail(s, "protocol error: header modification '%c' not NUL-terminated", c);
+            /* what a header costs on the wire: the bench sizes its null milter's
+             * header after the daemon's (tests/bench/nullmilter.c) */
+            if (c == R_ADDHEADER)
+                s->st->addheader_bytes += s->in.len - 1;
             continue;
         default:
             return fail(s, "protocol error: unexpected reply byte 0x%02x in reply to '%c'",
@@ -1158,6 +1163,7 @@ int main(int argc, char **argv)
         tot.replycode_4xx += st->replycode_4xx;
         tot.replycode_5xx += st->replycode_5xx;
         tot.quarantined += st->quarantined;
+        tot.addheader_bytes += st->addheader_bytes;
         tot.sessions += st->sessions;
         tot.sessions_refused += st->sessions_refused;
         tot.sessions_dropped += st->sessions_dropped;
@@ -1207,11 +1213,11 @@ int main(int argc, char **argv)
     for (int j = 0; j < NOUTCOMES; j++)
         printf(" %s=%" PRIu64, outcome_names[j], tot.outcome[j]);
     printf(" rcpt_refused=%" PRIu64 " reply_4xx=%" PRIu64 " reply_5xx=%" PRIu64
-           " addheader=%" PRIu64 " chgheader=%" PRIu64 " insheader=%" PRIu64
+           " addheader=%" PRIu64 " addheader_bytes=%" PRIu64 " chgheader=%" PRIu64 " insheader=%" PRIu64
            " quarantine=%" PRIu64 " sessions_refused=%" PRIu64 " dropped=%" PRIu64
            " errors=%u\n",
            tot.rcpt_refused, tot.replycode_4xx, tot.replycode_5xx, tot.replies[R_ADDHEADER],
-           tot.replies[R_CHGHEADER], tot.replies[R_INSHEADER], tot.replies[R_QUARANTINE],
+           tot.addheader_bytes, tot.replies[R_CHGHEADER], tot.replies[R_INSHEADER], tot.replies[R_QUARANTINE],
            tot.sessions_refused, tot.sessions_dropped, nerr);
     if (first_err)
         fprintf(stderr, "milterload: %s\n", first_err);

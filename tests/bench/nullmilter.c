@@ -1,9 +1,12 @@
 /*
  * nullmilter.c -- the benchmark baseline: a libmilter milter that negotiates like
  * milter-tlspolicy (same actions and macro lists) and continues at every callback,
- * so any difference in throughput is the cost of the policy work itself.
- * Never: looks at a macro, modifies a message, or refuses anything.
+ * so any difference in throughput is the cost of the policy work itself. With
+ * -a BYTES it also adds one X-TLS-Policy header of BYTES value bytes at end of
+ * message: the floor of the daemon's job, which must add one header per message.
+ * Never: looks at a macro, changes or removes anything, or refuses anything.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -19,6 +22,11 @@
  * Every MTA connection offers the same, so one process-wide copy will do. */
 #define NM_NOREPLY (SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_HDR)
 static atomic_ulong nm_noreply;
+
+/* With -a: the header added at end of message, built once (every message gets
+ * the same bytes, so no per-message work beside the add itself). */
+#define NM_HDR_NAME "X-TLS-Policy"
+static char *nm_hdr_value;
 
 /* "continue", unanswered where negotiated so (libmilter insists) */
 static sfsistat nm_continue(unsigned long nr_bit)
@@ -95,6 +103,47 @@ static sfsistat nm_ctx_only(SMFICTX *ctx)
     return SMFIS_CONTINUE;
 }
 
+/* Build a value of exactly n bytes shaped like the daemon's: a leading space
+ * (libmilter hands the MTA's leading space through), space-separated fields,
+ * folded with "\n\t" before a line would pass 78 columns (milter/posture_log.c
+ * folds the same way, LF only: the MTA adds the CR). */
+static char *nm_hdr_build(size_t n)
+{
+    static const char word[] = "bench=null;";
+    char *v = malloc(n + 1);
+    if (v == NULL)
+        return NULL;
+    size_t i = 0, col = strlen(NM_HDR_NAME) + 1;   /* after "X-TLS-Policy:" */
+    while (i < n) {
+        if (i > 0 && col + sizeof word > 78 && n - i > 2) {
+            v[i++] = '\n';
+            v[i++] = '\t';
+            col = 8;
+        } else {
+            v[i++] = ' ';
+            col++;
+        }
+        for (size_t k = 0; word[k] != '\0' && i < n; k++, col++)
+            v[i++] = word[k];
+    }
+    /* no trailing white space: a fold with nothing after it is an empty line */
+    if (v[n - 1] == ' ' || v[n - 1] == '\t')
+        v[n - 1] = ';';
+    v[n] = '\0';
+    return v;
+}
+
+static sfsistat nm_eom(SMFICTX *ctx)
+{
+    if (nm_hdr_value == NULL)
+        return SMFIS_CONTINUE;
+    /* A failed add is a tempfail, so the bench counts it instead of measuring
+     * a baseline that silently did less than asked. */
+    if (smfi_addheader(ctx, (char *)(uintptr_t)NM_HDR_NAME, nm_hdr_value) != MI_SUCCESS)
+        return SMFIS_TEMPFAIL;
+    return SMFIS_CONTINUE;
+}
+
 static sfsistat nm_body(SMFICTX *ctx, unsigned char *p, size_t n)
 {
     (void)ctx; (void)p; (void)n;
@@ -114,28 +163,53 @@ int main(int argc, char **argv)
         .xxfi_header = nm_header,
         .xxfi_eoh = nm_ctx_only,
         .xxfi_body = nm_body,
-        .xxfi_eom = nm_ctx_only,
+        .xxfi_eom = nm_eom,
         .xxfi_abort = nm_ctx_only,
         .xxfi_close = nm_ctx_only,
         .xxfi_data = nm_ctx_only,
         .xxfi_negotiate = nm_negotiate,
     };
-    if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: nullmilter unix:PATH|inet:PORT@ADDR [PIDFILE]\n");
-        return 2;
-    }
-    /* The MTA (user postfix) must be able to connect to a unix socket. */
-    umask(0111);
-    if (argc == 3) {
-        FILE *f = fopen(argv[2], "w");
-        if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
-            perror(argv[2]);
+    static const char usage[] = "usage: nullmilter [-a BYTES] unix:PATH|inet:PORT@ADDR [PIDFILE]\n"
+                                "  -a BYTES  add one " NM_HDR_NAME " header of BYTES value bytes"
+                                " (1..60000) at end of message\n";
+    int c;
+    while ((c = getopt(argc, argv, "a:")) != -1) {
+        if (c != 'a') {
+            fputs(usage, stderr);
+            return 2;
+        }
+        /* 60000: the value must fit one milter packet (libmilter's limit is 65535) */
+        char *end;
+        errno = 0;
+        unsigned long n = strtoul(optarg, &end, 10);
+        if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' || n < 1 || n > 60000) {
+            fprintf(stderr, "nullmilter: -a '%s': expected a number of bytes in 1..60000\n", optarg);
+            return 2;
+        }
+        free(nm_hdr_value);
+        if ((nm_hdr_value = nm_hdr_build(n)) == NULL) {
+            fprintf(stderr, "nullmilter: out of memory\n");
             return 1;
         }
     }
-    if (smfi_setconn(argv[1]) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS
+    if (argc - optind < 1 || argc - optind > 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *conn = argv[optind];
+    /* The MTA (user postfix) must be able to connect to a unix socket. */
+    umask(0111);
+    if (argc - optind == 2) {
+        const char *pidfile = argv[optind + 1];
+        FILE *f = fopen(pidfile, "w");
+        if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+            perror(pidfile);
+            return 1;
+        }
+    }
+    if (smfi_setconn((char *)(uintptr_t)conn) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS
         || smfi_opensocket(1) != MI_SUCCESS) {
-        fprintf(stderr, "nullmilter: cannot listen on %s\n", argv[1]);
+        fprintf(stderr, "nullmilter: cannot listen on %s\n", conn);
         return 1;
     }
     return smfi_main() == MI_SUCCESS ? 0 : 1;

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # run-bench.sh -- `make bench`: every benchmark figure of milter-tlspolicy in one
-# table after one machine line: (a) the milter protocol path against the null
-# milter at C=1 and C=200 with a 10,000-connector policy, (b) the real pipeline
-# smtp-source -> private Postfix (tests/e2e/lib.sh rig) -> discard, (c) policy
-# scale figures from policy_bench. Runs alternate between the two milters and the
-# median of several runs is reported.
+# table after one machine line: (a) the milter protocol path against two
+# baselines, the null milter and the null milter adding one posture-sized header,
+# at C=1 and C=200 with a 10,000-connector policy, (b) the real pipeline
+# smtp-source -> private Postfix (tests/e2e/lib.sh rig) -> discard, against the
+# same two, (c) policy scale figures from policy_bench. Runs alternate between
+# the milters and the median of several runs is reported.
 # Never: talks to anything but loopback, waits without a bound, or leaves a
 # process behind (everything it starts is stopped by the EXIT trap).
 set -u
@@ -73,11 +74,16 @@ wait_socket() {
 	done
 	return 1
 }
-# median of the numbers on stdin
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# median of the numbers on stdin (full precision: it also takes ratios near 1)
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.10g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # paired_ratio TP-FILE NULL-FILE: median over runs of tp/null, each run paired with
 # the baseline run next to it (robust against the machine's drift during the bench)
 paired_ratio() { paste "$1" "$2" | awk 'NF == 2 && $2 > 0 { printf "%.4f\n", $1 / $2 }' | median | awk '{ if ($1 == "n/a") print $1; else printf "%.3f\n", $1 }'; }
+# hdr_size FILE: bytes of SMFIR_ADDHEADER payload per added header over the RESULT
+# lines of FILE (what the MTA receives per header: name, value, two NULs)
+hdr_size() { awk '{ for (f = 1; f <= NF; f++) { split($f, kv, "=")
+	if (kv[1] == "addheader") n += kv[2]; else if (kv[1] == "addheader_bytes") b += kv[2] } }
+	END { if (n) printf "%.0f\n", b / n; else print "n/a" }' "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.3f\n", a / b }'; }
 # verdict VALUE OP GOAL: PASS/MISS
 verdict() { awk -v v="$1" -v op="$2" -v g="$3" 'BEGIN {
@@ -86,7 +92,11 @@ verdict() { awk -v v="$1" -v op="$2" -v g="$3" 'BEGIN {
 	print ok ? "PASS" : "MISS" }'; }
 
 ROWS=()
-row() { ROWS+=("$(printf '%-50s %12s %12s %8s %9s %6s' "$@")"); }
+# row8 FIGURE TLSPOLICY BASELINE BASELINE+HDR RATIO RATIO/HDR GOAL RESULT
+ROWFMT='%-46s %9s %9s %9s %7s %7s %8s %6s'
+row8() { ROWS+=("$(printf "$ROWFMT" "$@")"); }
+# row FIGURE TLSPOLICY BASELINE RATIO GOAL RESULT: a figure with one baseline
+row() { row8 "$1" "$2" "$3" "-" "$4" "-" "$5" "$6"; }
 
 # ------------------------------------------------------------------ machine line
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
@@ -112,6 +122,15 @@ else
 	A1="-c 1 -n 1000 -m 10"; A200="-c 200 -n 10 -m 10"
 fi
 LOAD_COMMON="-r 2 --mix tls=70,plain=30 --domains 10000 --hit 50 -t 120 --timeout 30 -q"
+# The second baseline, the null milter adding one header (nullmilter -a): the floor
+# of the daemon's job, since it must add one header per message. 176 value bytes is
+# what the daemon adds on average under this very load, measured with
+#   milterload $LOAD_COMMON -c 1 -n 200 -m 10   (10,000-connector policy)
+# as addheader_bytes / addheader = 190 bytes of SMFIR_ADDHEADER payload per message:
+# "X-TLS-Policy", NUL, 176 value bytes, NUL. TLS sessions get 217-238 bytes, plaintext
+# ones 82-148 (about 70/30). The "header bytes" row re-measures both every run, so a
+# change of the daemon's header shows up as a mismatch there.
+HDR_BYTES=176
 
 # The daemon runs as in production (contrib/milter-tlspolicy.service): forked,
 # without -f, so it logs to syslog only. A host has a syslog daemon behind
@@ -136,6 +155,8 @@ while True: s.recv(65536)' >"$T/devlog.out" 2>&1 &
 start_milters() {
 	"$B/nullmilter" "unix:$T/null.sock" >"$T/null.log" 2>&1 &
 	BG_PIDS+=($!)
+	"$B/nullmilter" -a "$HDR_BYTES" "unix:$T/nullh.sock" >"$T/nullh.log" 2>&1 &
+	BG_PIDS+=($!)
 	# a second, identical null milter: its ratio to the first is the noise floor
 	"$B/nullmilter" "unix:$T/null2.sock" >"$T/null2.log" 2>&1 &
 	BG_PIDS+=($!)
@@ -151,7 +172,8 @@ start_milters() {
 	"$DAEMON" -R -c "$T/p10000-nohdr.yaml" -p "unix:$T/tp0.sock" -P "$T/tp0.pid" \
 		>"$T/tp0.log" 2>&1 || return 1
 	BG_PIDS+=($(cat "$T/tp0.pid"))
-	wait_socket "$T/null.sock" && wait_socket "$T/null2.sock" && wait_socket "$T/tp.sock" &&
+	wait_socket "$T/null.sock" && wait_socket "$T/nullh.sock" && wait_socket "$T/null2.sock" &&
+		wait_socket "$T/tp.sock" &&
 		wait_socket "$T/tp0.sock"
 }
 
@@ -167,14 +189,11 @@ else
 	for c in 1 200; do
 		args=$A1
 		[ $c = 200 ] && args=$A200
-		: >"$T/a$c.null"
-		: >"$T/a$c.tp"
-		: >"$T/a$c.tp0"
-		: >"$T/a$c.null2"
+		for m in null nullh tp tp0 null2; do : >"$T/a$c.$m"; done
 		for ((i = 1; i <= RUNS; i++)); do
 			# alternate the order so neither milter always runs on a warmer machine
-			# (milter-tlspolicy always next to its baseline)
-			if ((i % 2)); then order="null tp null2 tp0"; else order="tp0 null2 tp null"; fi
+			# (milter-tlspolicy always between its two baselines)
+			if ((i % 2)); then order="null tp nullh null2 tp0"; else order="tp0 null2 nullh tp null"; fi
 			for m in $order; do
 				# shellcheck disable=SC2086
 				if ! timeout 300 "$B/milterload" -s "unix:$T/$m.sock" $args $LOAD_COMMON \
@@ -183,18 +202,24 @@ else
 				fi
 			done
 		done
-		for m in null tp tp0 null2; do
+		for m in null nullh tp tp0 null2; do
 			grep -o ' rate=[0-9.]*' "$T/a$c.$m" | cut -d= -f2 >"$T/a$c.$m.rates"
 			eval "rate_$m=\$(median <\"\$T/a$c.$m.rates\")"
 			eval "p50_$m=\$(grep -o ' p50_us=[0-9.]*' \"\$T/a$c.$m\" | cut -d= -f2 | median)"
 			eval "p99_$m=\$(grep -o ' p99_us=[0-9.]*' \"\$T/a$c.$m\" | cut -d= -f2 | median)"
+			eval "hdr_$m=\$(hdr_size \"\$T/a$c.$m\")"
 		done
 		r=$(paired_ratio "$T/a$c.tp.rates" "$T/a$c.null.rates")
-		row "(a) milter protocol C=$c msg/s (tlspolicy/null)" "$rate_tp" "$rate_null" "$r" ">=0.95" "$(verdict "$r" ">=" 0.95)"
-		row "(a) C=$c p50 latency us" "$p50_tp" "$p50_null" "$(ratio "$p50_null" "$p50_tp")" "-" "-"
-		row "(a) C=$c p99 latency us" "$p99_tp" "$p99_null" "$(ratio "$p99_null" "$p99_tp")" "-" "-"
+		rh=$(paired_ratio "$T/a$c.tp.rates" "$T/a$c.nullh.rates")
+		row8 "(a) milter protocol C=$c msg/s" "$rate_tp" "$rate_null" "$rate_nullh" "$r" "$rh" ">=0.95" "$(verdict "$r" ">=" 0.95)"
+		row8 "(a) C=$c p50 latency us" "$p50_tp" "$p50_null" "$p50_nullh" "$(ratio "$p50_null" "$p50_tp")" "$(ratio "$p50_nullh" "$p50_tp")" "-" "-"
+		row8 "(a) C=$c p99 latency us" "$p99_tp" "$p99_null" "$p99_nullh" "$(ratio "$p99_null" "$p99_tp")" "$(ratio "$p99_nullh" "$p99_tp")" "-" "-"
 		r=$(paired_ratio "$T/a$c.tp0.rates" "$T/a$c.null.rates")
-		row "(a) C=$c msg/s, posture header off" "$rate_tp0" "$rate_null" "$r" "-" "-"
+		rh=$(paired_ratio "$T/a$c.tp0.rates" "$T/a$c.nullh.rates")
+		row8 "(a) C=$c msg/s, posture header off" "$rate_tp0" "$rate_null" "$rate_nullh" "$r" "$rh" "-" "-"
+		r=$(paired_ratio "$T/a$c.nullh.rates" "$T/a$c.null.rates")
+		row "(a) C=$c msg/s, null+hdr vs null" "$rate_nullh" "$rate_null" "$r" "-" "-"
+		row8 "(a) C=$c header bytes per added header" "$hdr_tp" "-" "$hdr_nullh" "-" "-" "-" "-"
 		r=$(paired_ratio "$T/a$c.null2.rates" "$T/a$c.null.rates")
 		span=$(paste "$T/a$c.null2.rates" "$T/a$c.null.rates" |
 			awk 'NF == 2 && $2 > 0 { v = $1 / $2; if (n++ == 0 || v < lo) lo = v; if (v > hi) hi = v }
@@ -202,7 +227,7 @@ else
 		row "(a) C=$c noise: null vs null (runs $span)" "$rate_null2" "$rate_null" "$r" "-" "-"
 	done
 	refused=$(grep -o ' rcpt_refused=[0-9]*' "$T/a1.tp" | cut -d= -f2 | median)
-	errors=$(cat "$T"/a*.tp "$T"/a*.tp0 "$T"/a*.null "$T"/a*.null2 | grep -o ' errors=[0-9]*' | cut -d= -f2 | awk '{ s += $1 } END { print s + 0 }')
+	errors=$(cat "$T"/a*.tp "$T"/a*.tp0 "$T"/a*.null "$T"/a*.nullh "$T"/a*.null2 | grep -o ' errors=[0-9]*' | cut -d= -f2 | awk '{ s += $1 } END { print s + 0 }')
 	row "(a) refused rcpts per C=1 run; protocol errors" "$refused" "$errors" "-" "errors=0" "$([ "$errors" = 0 ] && echo PASS || echo MISS)"
 	kill -0 "$TP_PID" 2>/dev/null || row "(a) milter-tlspolicy died during the runs" "-" "-" "-" "-" "FAIL"
 fi
@@ -240,6 +265,8 @@ else
 	# Postfix runs as user postfix: both milters run as postfix too.
 	"$B/nullmilter" "unix:$T/pm/null.sock" >"$T/pm/null.log" 2>&1 &
 	BG_PIDS+=($!)
+	"$B/nullmilter" -a "$HDR_BYTES" "unix:$T/pm/nullh.sock" >"$T/pm/nullh.log" 2>&1 &
+	BG_PIDS+=($!)
 	# behind a third Postfix, a second null milter: the noise floor of (b)
 	"$B/nullmilter" "unix:$T/pm/null2.sock" >"$T/pm/null2.log" 2>&1 &
 	BG_PIDS+=($!)
@@ -250,12 +277,13 @@ else
 	PF_PARAMS=("default_transport=discard" "relay_transport=discard" "local_transport=discard"
 		"smtpd_tls_received_header=no"
 		"milter_macro_defaults={tls_version}=TLSv1.3, {cipher}=TLS_AES_256_GCM_SHA384, {cipher_bits}=256")
-	if ! wait_socket "$T/pm/null.sock" || ! wait_socket "$T/pm/null2.sock" ||
+	if ! wait_socket "$T/pm/null.sock" || ! wait_socket "$T/pm/nullh.sock" ||
+		! wait_socket "$T/pm/null2.sock" ||
 		! wait_socket "$T/pm/tp.sock"; then
 		pipeline_skip "the milters did not start for Postfix: $(tail -n 3 "$T/pm/tp.log")"
 	else
 		ok_pf=1
-		for m in null tp null2; do
+		for m in null tp nullh null2; do
 			port=$(free_port) || { ok_pf=0; break; }
 			eval "PORT_$m=$port"
 			PF_STARTED+=("$T/pf-$m")
@@ -270,11 +298,9 @@ else
 		else
 			if [ "$QUICK" = 1 ]; then SS_MSGS=200; else SS_MSGS=2000; fi
 			SS_SESS=20
-			: >"$T/b.null"
-			: >"$T/b.tp"
-			: >"$T/b.null2"
+			for m in null tp nullh null2; do : >"$T/b.$m"; done
 			for ((i = 1; i <= RUNS; i++)); do
-				if ((i % 2)); then order="null tp null2"; else order="null2 tp null"; fi
+				if ((i % 2)); then order="null tp nullh null2"; else order="null2 nullh tp null"; fi
 				for m in $order; do
 					eval "port=\$PORT_$m"
 					t0=$(date +%s.%N)
@@ -291,7 +317,8 @@ else
 			b_null=$(median <"$T/b.null")
 			b_tp=$(median <"$T/b.tp")
 			r=$(paired_ratio "$T/b.tp" "$T/b.null")
-			row "(b) smtp-source->Postfix->discard msg/s" "$b_tp" "$b_null" "$r" ">=0.97" "$(verdict "$r" ">=" 0.97)"
+			rh=$(paired_ratio "$T/b.tp" "$T/b.nullh")
+			row8 "(b) smtp-source->Postfix->discard msg/s" "$b_tp" "$b_null" "$(median <"$T/b.nullh")" "$r" "$rh" ">=0.97" "$(verdict "$r" ">=" 0.97)"
 			r=$(paired_ratio "$T/b.null2" "$T/b.null")
 			row "(b) noise: null milter vs itself" "$(median <"$T/b.null2")" "$b_null" "$r" "-" "-"
 			rej=$(grep -c 'milter-reject' "$T/pf-tp/log/maillog" 2>/dev/null)
@@ -339,7 +366,7 @@ if [ "${ONLY#*c}" != "$ONLY" ]; then
 fi
 
 echo
-printf '%-50s %12s %12s %8s %9s %6s\n' "figure" "tlspolicy" "baseline" "ratio" "goal" "result"
+printf "$ROWFMT\n" "figure" "tlspolicy" "null" "null+hdr" "ratio" "r/hdr" "goal" "result"
 printf '%s\n' "${ROWS[@]}"
 echo
 echo "(a): milterload (milter protocol 6, Postfix macro sets, -r 2, mix tls=70,plain=30, half the"
@@ -347,7 +374,10 @@ echo "     senders partners of the 10,000-connector policy) against nullmilter (
 echo "     steps as the daemon); median of $RUNS alternating runs; \"header off\": the same policy"
 echo "     with settings.header \"\", to show what the one added header packet costs; \"noise\":"
 echo "     a second null milter measured the same way (how far from 1.000 this machine strays)."
-echo "     (b): baseline = nullmilter behind the same Postfix; smtp-source sends"
+echo "     null+hdr: the null milter adding one $HDR_BYTES-byte X-TLS-Policy header per message"
+echo "     (nullmilter -a), the floor of the daemon's job; ratio = against null (the goal's),"
+echo "     r/hdr = against null+hdr; latency ratios are baseline/tlspolicy."
+echo "     (b): baselines = nullmilter (and -a) behind the same Postfix; smtp-source sends"
 echo "     plaintext from a partner (p4, requires TLS 1.2+), Postfix supplies TLS macro defaults."
 echo "     Rates are medians; a ratio is the median of the per-run ratios of neighbouring runs."
 echo "     (c): policy_bench on genpolicy.sh files, median of $PRUNS process(es) per size."

@@ -1,7 +1,8 @@
 #!/bin/sh
 # smoke.sh -- `make check` part of the benchmarks: proves in a few seconds that
-# genpolicy.sh, policy_bench, nullmilter and milterload work (and milterload
-# against the real daemon when it is built). TAP output, one line per check.
+# genpolicy.sh, policy_bench, nullmilter (both baselines: plain and -a, adding a
+# header) and milterload work (and milterload against the real daemon when it is
+# built). TAP output, one line per check.
 # Never: measures speed (that is `make bench`), leaves a process behind, or waits
 # without a bound.
 set -u
@@ -55,7 +56,7 @@ wait_socket() {
 	[ -S "$1" ]
 }
 
-echo "1..13"
+echo "1..15"
 PKI=${TLSPOLICY_TEST_PKI:-}
 TRUST=$PKI/trust.pem
 [ -n "$PKI" ] && [ -f "$TRUST" ] || TRUST=/etc/ssl/certs/ca-certificates.crt
@@ -121,7 +122,33 @@ else
 	notok "milterload on a missing socket: rc=$rc, want 1 and a connect message" "$T/l4.out"
 fi
 
-# 8. a milter that answers the negotiation with garbage is a protocol error
+# 8-9. the second baseline: nullmilter -a adds one header of the size asked at end
+#    of every message, and refuses a size that cannot be one
+"$B/nullmilter" -a 176 "unix:$T/nullh.sock" 2>"$T/nullh.err" &
+PIDS="$PIDS $!"
+if wait_socket "$T/nullh.sock"; then
+	"$B/milterload" -s "unix:$T/nullh.sock" -c 3 -m 4 -r 2 -t 20 >"$T/h1.out" 2>&1
+	rc=$?
+	# per header: "X-TLS-Policy", NUL, 176 value bytes, NUL
+	if [ $rc = 0 ] && [ "$(field delivered "$T/h1.out")" = 12 ] &&
+		[ "$(field addheader "$T/h1.out")" = 12 ] &&
+		[ "$(field addheader_bytes "$T/h1.out")" = $((12 * (13 + 176 + 1))) ]; then
+		ok "nullmilter -a 176: 12 messages delivered, each with one 176-byte header added"
+	else
+		notok "nullmilter -a 176: rc=$rc, want 12 delivered, addheader=12, addheader_bytes=2280" "$T/h1.out"
+	fi
+else
+	notok "nullmilter -a did not create its socket" "$T/nullh.err"
+fi
+"$B/nullmilter" -a 0 "unix:$T/zero.sock" >"$T/h2.out" 2>&1
+rc=$?
+if [ $rc = 2 ] && grep -q "expected a number of bytes" "$T/h2.out" && [ ! -e "$T/zero.sock" ]; then
+	ok "nullmilter -a 0: refused with a usage error"
+else
+	notok "nullmilter -a 0: rc=$rc, want 2 and a message naming the expected range" "$T/h2.out"
+fi
+
+# 10. a milter that answers the negotiation with garbage is a protocol error
 if command -v python3 >/dev/null 2>&1; then
 	python3 - "$T/bad.sock" <<'EOF' >"$T/bad.err" 2>&1 &
 import socket, sys, os
@@ -145,7 +172,7 @@ else
 	skip "milterload: protocol error reported" "python3 not installed"
 fi
 
-# 9. a milter that asks for no HELO/DATA, no replies and its own macro list:
+# 11. a milter that asks for no HELO/DATA, no replies and its own macro list:
 #    milterload must not send what was declined, nor wait for replies that never come
 if command -v python3 >/dev/null 2>&1; then
 	python3 - "$T/nr.sock" "$T/nr.out" <<'EOF' >"$T/nr.err" 2>&1 &
@@ -210,7 +237,7 @@ else
 	skip "milterload honours negotiated steps" "python3 not installed"
 fi
 
-# 10-13. the real daemon, when it is built
+# 12-15. the real daemon, when it is built
 if [ -x "$DAEMON" ] && [ -f "$TRUST" ]; then
 	"$top_srcdir/tests/bench/genpolicy.sh" 100 "$TRUST" "$T/p100.yaml"
 	"$DAEMON" -f -R -c "$T/p100.yaml" -p "unix:$T/d.sock" >"$T/d.log" 2>&1 &
