@@ -112,6 +112,7 @@ struct report_nameset {
     struct report_name v[REPORT_MAX_NAMES];
     size_t      n;
     uint64_t    dropped;        /* occurrences of names past the cap */
+    size_t      hit;            /* index of the last name matched */
 };
 struct report_reason {
     char       *text;

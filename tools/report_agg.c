@@ -39,9 +39,13 @@ report_cut_len(const char *s, size_t max)
 static bool
 report_cut_eq(const char *stored, const char *s, size_t max)
 {
-    size_t n = report_cut_len(s, max);
+    size_t i;
 
-    return strncmp(stored, s, n) == 0 && stored[n] == '\0';
+    /* Equal up to stored's end, and s ends there too or is cut there. */
+    for (i = 0; stored[i] != '\0'; i++)
+        if (stored[i] != s[i])
+            return false;
+    return s[i] == '\0' || report_cut_len(s, max) == i;
 }
 
 /* A copy of s cut to max bytes, or NULL. */
@@ -218,10 +222,17 @@ report_nameset_add(struct report_agg *a, struct report_nameset *s, const char *n
     size_t i;
     struct report_name *n;
 
+    /* Most lines repeat the previous line's name: try it first. */
+    if (s->hit < s->n && report_cut_eq(s->v[s->hit].name, name, REPORT_MAX_NAME_LEN)) {
+        n = &s->v[s->hit];
+        goto found;
+    }
     for (i = 0; i < s->n; i++) {
         n = &s->v[i];
-        if (report_cut_eq(n->name, name, REPORT_MAX_NAME_LEN))
+        if (report_cut_eq(n->name, name, REPORT_MAX_NAME_LEN)) {
+            s->hit = i;
             goto found;
+        }
     }
     if (s->n == REPORT_MAX_NAMES) {
         s->dropped++;
