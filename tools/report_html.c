@@ -21,6 +21,7 @@ static const char report_html_head[] =
     "th,td{border:1px solid #bbb;padding:2px 6px;text-align:right}\n"
     "th:first-child,td:first-child{text-align:left}\n"
     "td.l{text-align:left}\n.bad{color:#a00}\n"
+    "h2,td,li{overflow-wrap:anywhere}\n"
     "section.conn{border-top:2px solid #444;margin-top:2em}\n"
     "svg{display:block;margin:0.5em 0}\n"
     "@media print{body{margin:0;max-width:none}section.conn{break-before:page}"

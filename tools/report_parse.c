@@ -374,8 +374,7 @@ report_yajl(struct report_parser *p, const char *line, size_t len, char *why, si
     ok = st == yajl_status_ok;
     if (!ok) {
         msg = yajl_get_error(h, 0, (const unsigned char *)line, len);
-        snprintf(why, whylen, "not JSON (byte %zu: %s)", yajl_get_bytes_consumed(h),
-                 msg != NULL ? (const char *)msg : "parse error");
+        snprintf(why, whylen, "not JSON (%s)", msg != NULL ? (const char *)msg : "parse error");
         /* yajl's message may end in a newline: keep the reason on one line. */
         why[strcspn(why, "\n")] = '\0';
         if (msg != NULL)
