@@ -23,13 +23,13 @@ REASONS = ["tls_required: no TLS", "min_tls_version: TLSv1.2 < TLSv1.3",
            "issuer: 'Evil CA' not allowed", "verify: certificate not verified"]
 
 
-def record(rnd, t, host, policy, conn, schema=None):
+def record(rnd, t, host, policy, conn, schema=None, maxr=4):
     tls = rnd.choice(["TLSv1.3", "TLSv1.3", "TLSv1.2", "TLSv1.2", "TLSv1", None])
     verdict = rnd.choice(["pass", "pass", "pass", "fail", "none", "error"])
     action = {"pass": "accept", "none": "accept"}.get(
         verdict, rnd.choice(["reject", "tempfail", "quarantine", "tag"]))
     mode = rnd.choice(["enforce", "enforce", "monitor"])
-    nr = rnd.randint(1, 4)
+    nr = rnd.randint(1, maxr)
     cn = rnd.choice(["mx1.%s.example", "mx2.%s.example"]) % (conn or "default")
     if t > 1764500000 + 5 * 86400:
         issuer = rnd.choice(["R11", "E6"])          # a rollover on day 6
@@ -111,10 +111,11 @@ def test(d, seed):
 def bench(path, size):
     rnd = random.Random(1)
     t0 = 1764500000
-    # A pool of lines reused with fresh times keeps generation fast.
+    # A pool of lines reused with fresh times keeps generation fast; one or two
+    # recipients a line gives the 1.6 million messages per GB.
     pool = [record(rnd, t0, "mx%d" % (i % 3 + 1), "sha256:0123456789abcdef",
                    rnd.choice(["bank", "insurer", "payroll", "legal", None] +
-                              ["partner-%d" % k for k in range(40)]))
+                              ["partner-%d" % k for k in range(40)]), maxr=2)
             for i in range(5000)]
     n = 0
     with open(path, "w") as f:
