@@ -16,7 +16,7 @@ EXTRA_DIST += tests/tools/test-tlspolicy.sh
 # tlspolicy report: figures checked against python3's own count of generated
 # logs (tests/tools/gen-posture.py), filters, escaping, bad input.
 TESTS += tests/tools/test-report.sh
-EXTRA_DIST += tests/tools/test-report.sh tests/tools/gen-posture.py
+EXTRA_DIST += tests/tools/test-report.sh tests/tools/gen-posture.py tests/tools/report-lib.sh
 # The HTML report rendered by headless Chromium; the screenshot stays in
 # tests/tools/report-artifacts/. Skipped without chromium, failed when CI=true.
 TESTS += tests/tools/test-report-html.sh

@@ -24,23 +24,10 @@ if ! command -v python3 >/dev/null 2>&1; then
     echo "1..0 # SKIP python3 is needed to generate the logs"
     exit 0
 fi
-T=$(mktemp -d "${TMPDIR:-/tmp}/test-report-html.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-mkdir -p "$T/logs" "$ART" || exit 1
-python3 "$SRCDIR/tests/tools/gen-posture.py" test "$T/logs" 7 \
-    || { echo "Bail out! the log generator failed"; exit 1; }
+. "$SRCDIR/tests/tools/report-lib.sh"
+report_logs test-report-html
+mkdir -p "$ART" || exit 1
 
-n=0
-fails=0
-ok() {
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fails=$((fails + 1))
-    fi
-}
 
 # chrome ARGS... URL: a fresh profile each time, no network of its own, bounded.
 chrome() {

@@ -19,23 +19,10 @@ if [ ! -x "$TLSPOLICY" ]; then
     echo "Bail out! $TLSPOLICY is not built"
     exit 1
 fi
-T=$(mktemp -d "${TMPDIR:-/tmp}/test-report.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-mkdir "$T/logs" && python3 "$SRCDIR/tests/tools/gen-posture.py" test "$T/logs" 7 \
-    || { echo "Bail out! the log generator failed"; exit 1; }
+. "$SRCDIR/tests/tools/report-lib.sh"
+report_logs test-report
 LOGS=("$T/logs/mx1.jsonl" "$T/logs/mx2.jsonl.gz" "$T/logs/old.jsonl" "$T/logs/mx1.jsonl.1.gz")
 
-n=0
-fails=0
-ok() {
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fails=$((fails + 1))
-    fi
-}
 
 # run NAME WANT_EXIT ARGS...: stdout to $T/NAME.out, stderr to $T/NAME.err.
 run() {
