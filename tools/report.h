@@ -170,9 +170,12 @@ struct report_conn **report_agg_sorted(const struct report_agg *a, size_t *n);
 /* The connector's reasons sorted by count, most first, into out; returns n. */
 size_t report_reasons_sorted(const struct report_conn *c,
                              const struct report_reason *out[REPORT_MAX_REASONS]);
-/* True when name (a certificate name, issuer or root) first appeared on a later
- * day than the connector's first message: a rollover worth reporting. */
-bool report_name_is_new(const struct report_conn *c, const struct report_name *n);
+/* Changes: calls fn for each certificate name, issuer or root first seen on a later
+ * day than the connector's first message (a rollover), with that day (YYYY-MM-DD)
+ * and the kind ("issuer"); the one rule all formats share. */
+void report_changes(const struct report_conn *c,
+                    void (*fn)(void *arg, const char *day, const char *kind, const char *name),
+                    void *arg);
 /* Share num/den as a percentage, or -1 when den is 0. */
 double report_pct(uint64_t num, uint64_t den);
 /* pass / (pass + fail + error), or -1 when that is 0/0. */

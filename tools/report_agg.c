@@ -445,10 +445,20 @@ report_reasons_sorted(const struct report_conn *c,
     return c->nreasons;
 }
 
-bool
-report_name_is_new(const struct report_conn *c, const struct report_name *n)
+void
+report_changes(const struct report_conn *c,
+               void (*fn)(void *arg, const char *day, const char *kind, const char *name),
+               void *arg)
 {
-    return report_day_of(n->first) > report_day_of(c->first);
+    size_t k, i;
+    char day[11];
+
+    for (k = RN_CERT; k <= RN_ROOT; k++)
+        for (i = 0; i < c->names[k].n; i++)
+            if (report_day_of(c->names[k].v[i].first) > report_day_of(c->first)) {
+                report_day_format(report_day_of(c->names[k].v[i].first), day);
+                fn(arg, day, report_change_names[k], c->names[k].v[i].name);
+            }
 }
 
 double

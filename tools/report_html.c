@@ -162,12 +162,21 @@ report_html_downgrade(void *arg, long long first13, const struct report_day *d)
 }
 
 static void
+report_html_change(void *arg, const char *day, const char *kind, const char *name)
+{
+    FILE *fp = arg;
+
+    fprintf(fp, "<li>%s: new %s ", day, kind);
+    report_esc_html(fp, name);
+    fputs("</li>\n", fp);
+}
+
+static void
 report_html_conn(FILE *fp, const struct report_conn *c, size_t idx)
 {
     const struct report_counts *t = &c->total;
     const struct report_reason *rs[REPORT_MAX_REASONS];
     size_t i, k, n, e;
-    char day[11];
 
     fprintf(fp, "<section class=\"conn\" id=\"c%zu\"><h2>", idx);
     report_esc_html(fp, c->name);
@@ -192,14 +201,7 @@ report_html_conn(FILE *fp, const struct report_conn *c, size_t idx)
     for (k = 0; k < RN_N; k++)
         report_html_names(fp, c, (enum report_namekind)k);
     fputs("<h4>Changes</h4>\n<ul>\n", fp);
-    for (k = RN_CERT; k <= RN_ROOT; k++)
-        for (i = 0; i < c->names[k].n; i++)
-            if (report_name_is_new(c, &c->names[k].v[i])) {
-                report_day_format(report_day_of(c->names[k].v[i].first), day);
-                fprintf(fp, "<li>%s: new %s ", day, report_change_names[k]);
-                report_esc_html(fp, c->names[k].v[i].name);
-                fputs("</li>\n", fp);
-            }
+    report_changes(c, report_html_change, fp);
     fputs("</ul>\n<h4>Downgrades</h4>\n<ul>\n", fp);
     report_downgrades(c, report_html_downgrade, fp);
     fputs("</ul>\n", fp);

@@ -72,6 +72,18 @@ report_json_downgrade(void *arg, long long first13, const struct report_day *d)
 }
 
 static void
+report_json_change(void *arg, const char *day, const char *kind, const char *name)
+{
+    struct json_out *j = arg;
+
+    json_out_object_begin(j);
+    json_out_kv_string(j, "date", day);
+    json_out_kv_string(j, "kind", kind);
+    json_out_kv_string(j, "name", name);
+    json_out_object_end(j);
+}
+
+static void
 report_json_conn(struct json_out *j, const struct report_conn *c)
 {
     const struct report_reason *rs[REPORT_MAX_REASONS];
@@ -99,16 +111,7 @@ report_json_conn(struct json_out *j, const struct report_conn *c)
     }
     json_out_key(j, "changes");
     json_out_array_begin(j);
-    for (k = RN_CERT; k <= RN_ROOT; k++)
-        for (i = 0; i < c->names[k].n; i++)
-            if (report_name_is_new(c, &c->names[k].v[i])) {
-                json_out_object_begin(j);
-                report_day_format(report_day_of(c->names[k].v[i].first), day);
-                json_out_kv_string(j, "date", day);
-                json_out_kv_string(j, "kind", report_change_names[k]);
-                json_out_kv_string(j, "name", c->names[k].v[i].name);
-                json_out_object_end(j);
-            }
+    report_changes(c, report_json_change, j);
     json_out_array_end(j);
     json_out_key(j, "downgrades");
     json_out_array_begin(j);

@@ -40,6 +40,7 @@ report_text_names(FILE *fp, const struct report_conn *c, enum report_namekind k)
                 (unsigned long long)s->dropped, REPORT_MAX_NAMES);
 }
 
+/* A heading printed before the first item of a list of changes or downgrades. */
 struct report_text_dg {
     FILE       *fp;
     bool        any;
@@ -64,14 +65,25 @@ report_text_downgrade(void *arg, long long first13, const struct report_day *d)
 }
 
 static void
+report_text_change(void *arg, const char *day, const char *kind, const char *name)
+{
+    struct report_text_dg *dg = arg;
+
+    if (!dg->any)
+        fputs("  changes (rollovers):\n", dg->fp);
+    dg->any = true;
+    fprintf(dg->fp, "    %s: new %s ", day, kind);
+    report_esc_term(dg->fp, name);
+    fputc('\n', dg->fp);
+}
+
+static void
 report_text_conn(FILE *fp, const struct report_conn *c)
 {
     const struct report_counts *t = &c->total;
     const struct report_reason *rs[REPORT_MAX_REASONS];
     size_t i, k, n, e;
     uint64_t ntls = t->msgs - t->tls[RT_PLAIN];
-    char d[11];
-    bool any = false;
 
     fputs("\n== ", fp);
     report_esc_term(fp, c->name);
@@ -98,17 +110,7 @@ report_text_conn(FILE *fp, const struct report_conn *c)
                 i + 1 < RB_N ? "," : "\n");
     for (k = 0; k < RN_N; k++)
         report_text_names(fp, c, (enum report_namekind)k);
-    for (k = RN_CERT; k <= RN_ROOT; k++)
-        for (i = 0; i < c->names[k].n; i++)
-            if (report_name_is_new(c, &c->names[k].v[i])) {
-                if (!any)
-                    fputs("  changes:\n", fp);
-                any = true;
-                report_day_format(report_day_of(c->names[k].v[i].first), d);
-                fprintf(fp, "    %s: new %s ", d, report_change_names[k]);
-                report_esc_term(fp, c->names[k].v[i].name);
-                fputc('\n', fp);
-            }
+    report_changes(c, report_text_change, &(struct report_text_dg){ .fp = fp });
     report_downgrades(c, report_text_downgrade, &(struct report_text_dg){ .fp = fp });
     n = report_reasons_sorted(c, rs);
     if (n > 0)
