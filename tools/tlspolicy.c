@@ -547,5 +547,5 @@ main(int argc, char **argv)
         return cmd_eval(argc - 2, argv + 2);
     if (strcmp(cmd, "report") == 0)
         return report_main(progname, argc - 2, argv + 2);
-    return usage_error("unknown command (expected check or eval)", cmd);
+    return usage_error("unknown command (expected check, eval or report)", cmd);
 }
