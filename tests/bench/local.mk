@@ -20,3 +20,12 @@ EXTRA_DIST += tests/bench/smoke.sh tests/bench/run-bench.sh tests/bench/genpolic
 bench: all $(BENCH_PROGS) $(check_DATA)
 	TLSPOLICY_TEST_PKI='$(TEST_PKI)' top_srcdir='$(abs_top_srcdir)' \
 	top_builddir='$(abs_top_builddir)' $(SHELL) $(top_srcdir)/tests/bench/run-bench.sh $(BENCH_ARGS)
+
+# tlspolicy report against jq: a 4 MB smoke in make check (figures only, no
+# timing assertion); `make bench-report` runs the 1 GB benchmark.
+TESTS += tests/bench/report-bench.sh
+EXTRA_DIST += tests/bench/report-bench.sh
+.PHONY: bench-report
+bench-report: tools/tlspolicy
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	$(SHELL) $(top_srcdir)/tests/bench/report-bench.sh 1000000000

@@ -5,3 +5,15 @@
 # the JSON output). Skipped, not failed, when the PKI or python3 is missing.
 TESTS += tests/tools/test-tlspolicy.sh
 EXTRA_DIST += tests/tools/test-tlspolicy.sh
+# tlspolicy report: figures checked against python3's own count of generated
+# logs (tests/tools/gen-posture.py), filters, escaping, bad input.
+TESTS += tests/tools/test-report.sh
+EXTRA_DIST += tests/tools/test-report.sh tests/tools/gen-posture.py tests/tools/report-lib.sh
+# The HTML report rendered by headless Chromium; the screenshot stays in
+# tests/tools/report-artifacts/. Skipped without chromium, failed when CI=true.
+TESTS += tests/tools/test-report-html.sh
+EXTRA_DIST += tests/tools/test-report-html.sh
+clean-local: clean-report-artifacts
+.PHONY: clean-report-artifacts
+clean-report-artifacts:
+	rm -rf tests/tools/report-artifacts
