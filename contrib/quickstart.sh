@@ -66,7 +66,7 @@ check_features() {
     need "the CA bundle /etc/ssl/certs/ca-certificates.crt" ca-certificates test -s /etc/ssl/certs/ca-certificates.crt
     need "postfix (with its postfix user)" postfix sh -c 'command -v postfix && getent passwd postfix'
     need "swaks" swaks command -v swaks
-    need "STARTTLS in swaks (swaks --support: Net::SSLeay)" libnet-ssleay-perl swaks_tls
+    need "STARTTLS in swaks (swaks --support: TLS needs Net::SSLeay)" libnet-ssleay-perl swaks_tls
     need "perl's JSON::PP (reading the posture log)" perl perl -MJSON::PP -e 1
     need "ss (free ports, listeners)" iproute2 command -v ss
     [ "$1" = test ] || return 0
