@@ -30,7 +30,9 @@ die() { printf 'quickstart: %s\n' "$*" >&2; exit 1; }
 DEMO_PKGS=(build-essential autoconf automake pkg-config libmilter-dev libssl-dev libyaml-dev
            openssl ca-certificates
            postfix swaks libnet-ssleay-perl iproute2)
-TEST_PKGS=(libcmocka-dev miltertest python3 m4 libwrap0 valgrind)
+# The Sendmail rig unpacks sendmail-bin without installing it: its libraries are named here.
+SENDMAIL_LIBS=(libwrap0 libldap-2.5-0 liblockfile1 libsasl2-2 libnsl2 libdb5.3)
+TEST_PKGS=(libcmocka-dev miltertest python3 m4 valgrind "${SENDMAIL_LIBS[@]}")
 
 install_deps() {
     local pkgs=("${DEMO_PKGS[@]}")
@@ -75,6 +77,12 @@ check_features() {
     need "python3 (the tool and milter suites read JSON with it)" python3 command -v python3
     need "m4 (the Sendmail rig builds its sendmail.cf)" m4 command -v m4
     need "libwrap.so.0 (the unpacked Sendmail 8.17 links it)" libwrap0 have_lib libwrap.so.0
+    need "libldap-2.5.so.0 and liblber-2.5.so.0 (Sendmail links them)" libldap-2.5-0 \
+        sh -c 'ldconfig -p | grep -q libldap-2.5.so.0 && ldconfig -p | grep -q liblber-2.5.so.0'
+    need "liblockfile.so.1 (Sendmail links it)" liblockfile1 have_lib liblockfile.so.1
+    need "libsasl2.so.2 (Sendmail links it)" libsasl2-2 have_lib libsasl2.so.2
+    need "libnsl.so.2 (Sendmail links it)" libnsl2 have_lib libnsl.so.2
+    need "libdb-5.3.so (Sendmail links it)" libdb5.3 have_lib libdb-5.3.so
     need "ip (the Sendmail rig's loopback)" iproute2 command -v ip
     need "valgrind" valgrind command -v valgrind
     need "unshare and nsenter" util-linux sh -c 'command -v unshare && command -v nsenter'

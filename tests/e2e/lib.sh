@@ -472,7 +472,7 @@ sm_fetch() {
     [ -x "$SM_BIN" ] || { echo "no sendmail binary in the package"; return 1; }
     # Only ldd: the binary itself must never run outside the namespace (see sm_start).
     if ldd "$SM_BIN" | grep -q 'not found'; then
-        echo "sendmail needs libraries that are missing: $(ldd "$SM_BIN" | awk '/not found/{print $1}' | tr '\n' ' ')(apt-get install libwrap0)"
+        echo "sendmail needs libraries that are missing: $(ldd "$SM_BIN" | awk '/not found/{print $1}' | tr '\n' ' ')(sendmail-bin depends on: $(dpkg-deb -f "$SM_DEB_CACHE"/sendmail-bin_*.deb Depends | tr -d '\n'))"
         return 1
     fi
     # shellcheck disable=SC2034  # read by the suites
