@@ -138,12 +138,31 @@ e2e_cleanup() {
     fi
 }
 
+# tls_client_problem: nothing when swaks can do STARTTLS (with client certificates);
+# otherwise one line saying what is missing and which package brings it. Without
+# Net::SSLeay swaks refuses every --tls session before it sends a byte, so "swaks is
+# installed" proves nothing, and every TLS case would fail for a reason that is not ours.
+tls_client_problem() {
+    local support why
+    if ! command -v swaks >/dev/null; then
+        echo "swaks is not installed (apt-get install swaks libnet-ssleay-perl)"
+        return
+    fi
+    support=$(swaks --support 2>&1)
+    grep -q '^=== TLS supported' <<<"$support" && return
+    why=$(sed -n 's/^\*\*\* TLS not available: //p' <<<"$support" | head -1)
+    echo "swaks cannot do STARTTLS: ${why:-swaks --support does not list TLS} (apt-get install libnet-ssleay-perl)"
+}
+
 # Missing prerequisites skip the whole suite with the reason (not a failure: a developer
-# without root or Postfix can still run make check).
+# without root or Postfix can still run make check). Once the rig can run, a client that
+# cannot do TLS is a failure (a TAP "Bail out!"), never a skip.
 e2e_require_common() {
     [ "$(id -u)" = 0 ] || skip_all "needs root (private Postfix/Sendmail instances, -u postfix)"
     getent passwd postfix >/dev/null || skip_all "no postfix user (apt-get install postfix)"
-    command -v swaks >/dev/null || skip_all "swaks not installed (apt-get install swaks)"
+    local why
+    why=$(tls_client_problem)
+    [ -z "$why" ] || bail_out "$why"
     command -v openssl >/dev/null || skip_all "openssl not installed"
     command -v ss >/dev/null || skip_all "ss not installed (iproute2)"
     command -v perl >/dev/null || skip_all "perl not installed"
@@ -453,7 +472,7 @@ sm_fetch() {
     [ -x "$SM_BIN" ] || { echo "no sendmail binary in the package"; return 1; }
     # Only ldd: the binary itself must never run outside the namespace (see sm_start).
     if ldd "$SM_BIN" | grep -q 'not found'; then
-        echo "sendmail needs libraries that are missing: $(ldd "$SM_BIN" | awk '/not found/{print $1}' | tr '\n' ' ')(apt-get install libwrap0)"
+        echo "sendmail needs libraries that are missing: $(ldd "$SM_BIN" | awk '/not found/{print $1}' | tr '\n' ' ')(sendmail-bin depends on: $(dpkg-deb -f "$SM_DEB_CACHE"/sendmail-bin_*.deb Depends | tr -d '\n'))"
         return 1
     fi
     # shellcheck disable=SC2034  # read by the suites

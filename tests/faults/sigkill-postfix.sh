@@ -4,7 +4,8 @@
 # told 4xx, nothing of that session is queued or delivered, and once the daemon is started
 # again mail flows and is tagged. Two kill points: after MAIL FROM (the milter has seen
 # connect, HELO and MAIL) and inside DATA (headers and body sent, final dot not yet).
-# Uses the end-to-end rig (tests/e2e/lib.sh): needs root, postfix and swaks, else SKIP.
+# Uses the end-to-end rig (tests/e2e/lib.sh): needs root and postfix, else SKIP, and a
+# swaks that can do STARTTLS, else "Bail out!".
 # Never: touches a system Postfix; everything lives in one mktemp -d, stopped at exit.
 set -u
 . "$(dirname "$0")/common.sh"
