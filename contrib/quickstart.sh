@@ -28,11 +28,11 @@ die() { printf 'quickstart: %s\n' "$*" >&2; exit 1; }
 
 # Each package, with what it is used for (the README's table says the same).
 DEMO_PKGS=(build-essential autoconf automake pkg-config libmilter-dev libssl-dev libyaml-dev
-           openssl ca-certificates
+           libyajl-dev zlib1g-dev openssl ca-certificates
            postfix swaks libnet-ssleay-perl iproute2)
 # The Sendmail rig unpacks sendmail-bin without installing it: its libraries are named here.
 SENDMAIL_LIBS=(libwrap0 libldap-2.5-0 liblockfile1 libsasl2-2 libnsl2 libdb5.3)
-TEST_PKGS=(libcmocka-dev miltertest python3 m4 valgrind "${SENDMAIL_LIBS[@]}")
+TEST_PKGS=(libcmocka-dev miltertest python3 m4 valgrind chromium jq time "${SENDMAIL_LIBS[@]}")
 
 install_deps() {
     local pkgs=("${DEMO_PKGS[@]}")
@@ -64,6 +64,8 @@ check_features() {
     need "libmilter headers (libmilter/mfapi.h)" libmilter-dev test -f /usr/include/libmilter/mfapi.h
     need "OpenSSL 3 headers (pkg-config openssl >= 3)" libssl-dev pkg-config --atleast-version=3 openssl
     need "libyaml headers (pkg-config yaml-0.1)" libyaml-dev pkg-config --exists yaml-0.1
+    need "yajl headers (pkg-config yajl; tlspolicy report parses JSON with it)" libyajl-dev pkg-config --exists yajl
+    need "zlib headers (pkg-config zlib; tlspolicy report reads gzip logs)" zlib1g-dev pkg-config --exists zlib
     need "the openssl command (the test PKI)" openssl command -v openssl
     need "the CA bundle /etc/ssl/certs/ca-certificates.crt" ca-certificates test -s /etc/ssl/certs/ca-certificates.crt
     need "postfix (with its postfix user)" postfix sh -c 'command -v postfix && getent passwd postfix'
@@ -85,6 +87,10 @@ check_features() {
     need "libdb-5.3.so (Sendmail links it)" libdb5.3 have_lib libdb-5.3.so
     need "ip (the Sendmail rig's loopback)" iproute2 command -v ip
     need "valgrind" valgrind command -v valgrind
+    need "chromium (renders the HTML report)" chromium command -v chromium
+    need "jq (the report benchmark's side-by-side)" jq command -v jq
+    need "/usr/bin/time (the report benchmark's figures)" time test -x /usr/bin/time
+    need "taskset (one core for the report benchmark)" util-linux command -v taskset
     need "unshare and nsenter" util-linux sh -c 'command -v unshare && command -v nsenter'
     unshare --net --uts --mount true 2>/dev/null ||
         die "missing: network namespaces (unshare --net --uts --mount fails here; the Sendmail rig needs CAP_SYS_ADMIN)"
