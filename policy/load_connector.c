@@ -160,6 +160,10 @@ index_connector(struct rd *r, uint32_t id, struct strlist lists[MK_N])
             if (e < 0)
                 return -1;
         }
+    if (p->conn[id].restrict_sender_domains)
+        for (size_t i = 0; i < lists[MK_SENDER].n; i++)
+            if (domain_table_add(p->by_restricted_sender, lists[MK_SENDER].v[i], id) < 0)
+                return -1;
     return 0;
 }
 

@@ -68,6 +68,7 @@ build_indexes(struct policy *p)
         (p->by_client_name = domain_table_new()) == NULL ||
         (p->by_rcpt_domain = domain_table_new()) == NULL ||
         (p->by_cert_name = domain_table_new()) == NULL ||
+        (p->by_restricted_sender = domain_table_new()) == NULL ||
         (p->by_client_addr = addr_table_new()) == NULL)
         return -1;
     return 0;
@@ -80,6 +81,7 @@ freeze_indexes(struct policy *p)
         domain_table_freeze(p->by_client_name) < 0 ||
         domain_table_freeze(p->by_rcpt_domain) < 0 ||
         domain_table_freeze(p->by_cert_name) < 0 ||
+        domain_table_freeze(p->by_restricted_sender) < 0 ||
         addr_table_freeze(p->by_client_addr) < 0)
         return -1;
     return 0;
