@@ -311,6 +311,11 @@ static struct bad_case bad_cases[] = {
     { "67-issuer-control-char.yaml", 7, 17, "'Test\\x09Issuing CA' is not a certificate name" },
     { "68-intermediate-empty.yaml", 3, 29, "intermediates: '' is not a PEM file name" },
     { "69-client-name-bare-wildcard.yaml", 4, 28, "client_names: '*' is not a domain pattern" },
+    { "70-header-from.yaml", 3, 11, "'From' is not a header field name the daemon may own "
+      "(expected a field of its own, not a standard one (RFC 5322, 6376, 8601)" },
+    { "71-header-dkim.yaml", 3, 11, "'dkim-signature' is not a header field name the daemon may own" },
+    { "72-header-mta-added.yaml", 3, 11, "not one that mail systems add" },
+    { "73-header-not-x.yaml", 3, 11, "expected an X- name, TLS-Policy or TLS-Posture" },
 };
 #define NBAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
 
