@@ -144,12 +144,14 @@ policy_load_buffer(const char *name, const char *buf, size_t len, const char *ba
         goto out;
     }
     load_trust(&r);
+    load_lint(&r);
 out:
     load_yaml_close(r.yaml);
     free(r.scratch[0]);
     free(r.scratch[1]);
     free(r.inter_mark);
     free(r.names);
+    load_match_free(&r);
     load_diags_sort(diags, first_diag);
     if (load_had_errors(&r)) {
         policy_free_internal(p);

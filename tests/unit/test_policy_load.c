@@ -536,6 +536,38 @@ test_dn_issuers(void **state)
     policy_diags_free(&d);
 }
 
+/* The lint that compares connectors: each expected warning exactly, no others (a
+ * narrower connector after a wider one is not shadowed; two restricting gateways
+ * of one domain are not either). */
+static void
+test_lint(void **state)
+{
+    static const struct { unsigned line, column; const char *msg; } want[] = {
+        { 12, 5, "connector 'narrow' never claims anything: connector 'broad' (line 9)" },
+        { 21, 5, "connector 'subnet' never claims anything: connector 'net' (line 18)" },
+        { 25, 31, "'bank.example' of connector 'bank-misc' is restricted by connector 'bank-gw-a'" },
+    };
+    struct policy_diags d;
+    struct policy *p;
+    size_t n = sizeof(want) / sizeof(want[0]);
+
+    (void)state;
+    policy_diags_init(&d);
+    p = must_load("good/lint.yaml", &d);
+    if (d.n != n)
+        print_diags(&d);
+    assert_int_equal(d.n, n);
+    for (size_t i = 0; i < n; i++) {
+        const struct policy_diag *g = &d.v[i];
+        if (g->severity != POLICY_SEV_WARNING || g->line != want[i].line ||
+            g->column != want[i].column || strstr(g->message, want[i].msg) == NULL)
+            fail_msg("warning %zu: got %u:%u: %s, want %u:%u: ...%s...", i, g->line, g->column,
+                     g->message, want[i].line, want[i].column, want[i].msg);
+    }
+    policy_unref(p);
+    policy_diags_free(&d);
+}
+
 /* Warnings of tlspolicy check: each expected one exactly, and no others. */
 static void
 test_warnings(void **state)
@@ -1228,6 +1260,7 @@ main(void)
     TABLE_TEST_FN(&tt, test_connector_defaults);
     TABLE_TEST_FN(&tt, test_dn_issuers);
     TABLE_TEST_FN(&tt, test_warnings);
+    TABLE_TEST_FN(&tt, test_lint);
     TABLE_TEST_FN(&tt, test_single_strings);
     TABLE_TEST_FN(&tt, test_require_any);
     TABLE_TEST_FN(&tt, test_example);
