@@ -536,24 +536,21 @@ test_dn_issuers(void **state)
     policy_diags_free(&d);
 }
 
-/* The lint that compares connectors: each expected warning exactly, no others (a
- * narrower connector after a wider one is not shadowed; two restricting gateways
- * of one domain are not either). */
-static void
-test_lint(void **state)
+struct want_warning {
+    unsigned line, column;
+    const char *msg;
+};
+
+/* Load a good file and hold its diagnostics to want: each warning exactly, in
+ * order, and no others. */
+static struct policy *
+load_expecting_warnings(const char *file, const struct want_warning *want, size_t n)
 {
-    static const struct { unsigned line, column; const char *msg; } want[] = {
-        { 12, 5, "connector 'narrow' never claims anything: connector 'broad' (line 9)" },
-        { 21, 5, "connector 'subnet' never claims anything: connector 'net' (line 18)" },
-        { 25, 31, "'bank.example' of connector 'bank-misc' is restricted by connector 'bank-gw-a'" },
-    };
     struct policy_diags d;
     struct policy *p;
-    size_t n = sizeof(want) / sizeof(want[0]);
 
-    (void)state;
     policy_diags_init(&d);
-    p = must_load("good/lint.yaml", &d);
+    p = must_load(file, &d);
     if (d.n != n)
         print_diags(&d);
     assert_int_equal(d.n, n);
@@ -561,18 +558,33 @@ test_lint(void **state)
         const struct policy_diag *g = &d.v[i];
         if (g->severity != POLICY_SEV_WARNING || g->line != want[i].line ||
             g->column != want[i].column || strstr(g->message, want[i].msg) == NULL)
-            fail_msg("warning %zu: got %u:%u: %s, want %u:%u: ...%s...", i, g->line, g->column,
-                     g->message, want[i].line, want[i].column, want[i].msg);
+            fail_msg("%s warning %zu: got %u:%u: %s, want %u:%u: ...%s...", file, i, g->line,
+                     g->column, g->message, want[i].line, want[i].column, want[i].msg);
     }
-    policy_unref(p);
     policy_diags_free(&d);
+    return p;
+}
+
+/* The lint that compares connectors (a narrower connector after a wider one is not
+ * shadowed; two restricting gateways of one domain are not either). */
+static void
+test_lint(void **state)
+{
+    static const struct want_warning want[] = {
+        { 12, 5, "connector 'narrow' never claims anything: connector 'broad' (line 9)" },
+        { 21, 5, "connector 'subnet' never claims anything: connector 'net' (line 18)" },
+        { 25, 31, "'bank.example' of connector 'bank-misc' is restricted by connector 'bank-gw-a'" },
+    };
+
+    (void)state;
+    policy_unref(load_expecting_warnings("good/lint.yaml", want, sizeof(want) / sizeof(want[0])));
 }
 
 /* Warnings of tlspolicy check: each expected one exactly, and no others. */
 static void
 test_warnings(void **state)
 {
-    static const struct { unsigned line, column; const char *msg; } want[] = {
+    static const struct want_warning want[] = {
         { 10, 7, "Postfix passes only the certificate CN" },    /* organizations */
         { 11, 17, "Postfix passes only the certificate CN" },   /* DN-form issuer */
         { 16, 7, "names of an unverified certificate prove nothing" },
@@ -581,30 +593,16 @@ test_warnings(void **state)
         { 26, 12, "on_fail: tag does not refuse" },
         { 27, 5, "connector 'nothing' requires nothing" },
     };
-    struct policy_diags d;
     struct policy *p;
-    size_t n = sizeof(want) / sizeof(want[0]);
 
     (void)state;
-    policy_diags_init(&d);
-    p = must_load("good/warnings.yaml", &d);
-    if (d.n != n)
-        print_diags(&d);
-    assert_int_equal(d.n, n);
-    for (size_t i = 0; i < n; i++) {
-        const struct policy_diag *g = &d.v[i];
-        if (g->severity != POLICY_SEV_WARNING || g->line != want[i].line ||
-            g->column != want[i].column || strstr(g->message, want[i].msg) == NULL)
-            fail_msg("warning %zu: got %u:%u: %s, want %u:%u: ...%s...", i, g->line, g->column,
-                     g->message, want[i].line, want[i].column, want[i].msg);
-    }
+    p = load_expecting_warnings("good/warnings.yaml", want, sizeof(want) / sizeof(want[0]));
     /* The disabled connector is kept in conn[] but is in no index. */
     assert_int_equal(policy_connector_count(p), 5);
     assert_false(conn_named(p, "off")->enabled);
     assert_false(domain_has(p->by_sender_domain, "off.test", 2));
     assert_true(domain_has(p->by_sender_domain, "tag.test", 3));
     policy_unref(p);
-    policy_diags_free(&d);
 }
 
 static void
