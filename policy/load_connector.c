@@ -20,6 +20,7 @@ static const char *const match_keys[] = {
     "certificate_names",
 };
 enum { MK_SENDER, MK_ADDR, MK_CNAME, MK_RCPT, MK_CERT, MK_N };
+_Static_assert(MK_N == LOAD_NKEYS, "r->match keeps one list per match key");
 static const unsigned match_bits[MK_N] = {
     POLICY_KEY_SENDER_DOMAIN, POLICY_KEY_CLIENT_ADDR, POLICY_KEY_CLIENT_NAME,
     POLICY_KEY_RCPT_DOMAIN, POLICY_KEY_CERT_NAME,
@@ -160,6 +161,33 @@ index_connector(struct rd *r, uint32_t id, struct strlist lists[MK_N])
             if (e < 0)
                 return -1;
         }
+    if (p->conn[id].restrict_sender_domains)
+        for (size_t i = 0; i < lists[MK_SENDER].n; i++)
+            if (domain_table_add(p->by_restricted_sender, lists[MK_SENDER].v[i], id) < 0)
+                return -1;
+    return 0;
+}
+
+/* Hand the lists to r->match[idx] for the lint, leaving lists empty. */
+static int
+keep_match(struct rd *r, size_t idx, struct strlist lists[MK_N])
+{
+    if (idx >= r->nmatch) {
+        size_t n = r->nmatch ? r->nmatch * 2 : 16;
+        struct load_match *v;
+
+        while (n <= idx)
+            n *= 2;
+        if ((v = realloc(r->match, n * sizeof(*v))) == NULL)
+            return -1;
+        memset(v + r->nmatch, 0, (n - r->nmatch) * sizeof(*v));
+        r->match = v;
+        r->nmatch = n;
+    }
+    for (size_t k = 0; k < MK_N; k++) {
+        r->match[idx].l[k] = lists[k];
+        memset(&lists[k], 0, sizeof(lists[k]));
+    }
     return 0;
 }
 
@@ -320,10 +348,11 @@ read_connector(struct rd *r, size_t *cap)
         warn_at(r, start, "connector '%s' requires nothing (empty require): its mail is "
                 "claimed, gets verdict none and on_fail never applies", load_q(r, who));
     /* Indexing only pays off for a file that will load. */
-    if (rc == RD_OK && c->enabled && !load_had_errors(r) &&
-        index_connector(r, (uint32_t)idx, lists) < 0) {
-        load_oom(r);
-        rc = RD_FATAL;
+    if (rc == RD_OK && c->enabled && !load_had_errors(r)) {
+        if (index_connector(r, (uint32_t)idx, lists) < 0 || keep_match(r, idx, lists) < 0) {
+            load_oom(r);
+            rc = RD_FATAL;
+        }
     }
 out:
     for (size_t i = 0; i < MK_N; i++)

@@ -64,6 +64,13 @@ struct name_slot {
 
 struct load_yaml;
 
+/* The match lists of one connector, in POLICY_KEY_* bit order, kept after
+ * indexing for the lint that compares connectors (load_lint.c). */
+#define LOAD_NKEYS 5
+struct load_match {
+    struct strlist l[LOAD_NKEYS];
+};
+
 struct rd {
     struct load_yaml *yaml;
     struct load_event ev;
@@ -86,6 +93,9 @@ struct rd {
 
     struct name_slot *names;      /* open addressing over connector names */
     size_t names_cap, names_used;
+
+    struct load_match *match;     /* per connector, nmatch long; empty when not indexed */
+    size_t nmatch;
 };
 
 struct section {
@@ -181,6 +191,10 @@ int  load_int(struct rd *r, const char *what, long min, long max, long *out,
 int  load_enum(struct rd *r, const char *what, int (*parse)(const char *), const char *expected,
                int *out, struct load_mark *vm);
 void load_strlist_free(struct strlist *l);
+/* Warn about connectors that can never claim, and sender domains given to a
+ * connector that a restricting one owns (load_lint.c). After the indexes froze. */
+void load_lint(struct rd *r);
+void load_match_free(struct rd *r);
 int  load_list(struct rd *r, const char *what, const char *noun,
                const char *(*check)(const char *), bool allow_empty, struct strlist *l);
 int  load_enter_map(struct rd *r, const char *what, struct load_mark *vm);

@@ -104,7 +104,8 @@ load_settings(struct rd *r)
             load_strlist_free(&l);
             break;
         case SK_HEADER:
-            one = read_setting_str(r, "header", load_check_header, "a header field name", false,
+            one = read_setting_str(r, "header", load_check_header, "a header field name the daemon may own",
+                                   false,
                                    &p->header, &vm);
             break;
         case SK_AUTHSERV:

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "load_values.h"
 #include "policy_int.h"
@@ -15,6 +16,43 @@
 #define NAME_MAX_LEN     64
 #define REPLY_MAX_LEN    400
 #define HEADER_MAX_LEN   64
+
+/*
+ * The daemon deletes every inbound copy of its posture field, so the field must be
+ * one nobody else writes. Refused: the fields of RFC 5322 (message), 6376 (DKIM)
+ * and 8601 (Authentication-Results), their neighbours that mail systems add
+ * (ARC, SPF, MIME), and the X- fields MTAs and filters add. Accepted: other X-
+ * names, and the unprefixed names of this field (RFC 6648 retired the X- habit).
+ */
+static const char *const header_standard[] = {
+    "Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Message-ID", "In-Reply-To",
+    "References", "Subject", "Comments", "Keywords", "Resent-Date", "Resent-From",
+    "Resent-Sender", "Resent-To", "Resent-Cc", "Resent-Bcc", "Resent-Message-ID",
+    "Return-Path", "Received", "DKIM-Signature", "Authentication-Results", "Received-SPF",
+    "ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results", "MIME-Version",
+    "Delivered-To", "List-Id", "List-Unsubscribe",
+};
+static const char *const header_added_x[] = {
+    "X-Original-To", "X-Envelope-From", "X-Envelope-To", "X-Authentication-Warning",
+    "X-Mailer", "X-Received", "X-Originating-IP", "X-Sender", "X-Priority",
+    "X-Virus-Scanned", "X-Forwarded-To", "X-Forwarded-For",
+};
+static const char *const header_added_x_prefix[] = {
+    "X-Spam-", "X-Virus-", "X-Google-", "X-MS-", "X-Microsoft-", "X-Original-", "X-Amavis-",
+    "X-Rspamd-", "X-DKIM-", "X-ARC-",
+};
+static const char *const header_allowed[] = { "TLS-Policy", "TLS-Posture" };
+
+#define HEADER_ALL_NAMES(v) (sizeof(v) / sizeof((v)[0]))
+
+static bool
+header_in(const char *s, const char *const *v, size_t n, bool prefix)
+{
+    for (size_t i = 0; i < n; i++)
+        if (prefix ? strncasecmp(s, v[i], strlen(v[i])) == 0 : strcasecmp(s, v[i]) == 0)
+            return true;
+    return false;
+}
 
 const char *
 load_check_header(const char *s)
@@ -27,6 +65,18 @@ load_check_header(const char *s)
         if (c < 33 || c > 126 || c == ':')
             return "a header field name: printable ASCII without spaces or ':', or \"\" to disable";
     }
+    if (n == 0 || header_in(s, header_allowed, HEADER_ALL_NAMES(header_allowed), false))
+        return NULL;
+    if (header_in(s, header_standard, HEADER_ALL_NAMES(header_standard), false))
+        return "a field of its own, not a standard one (RFC 5322, 6376, 8601): the daemon "
+               "deletes every inbound copy of its field; use an X- name such as X-TLS-Policy";
+    if (header_in(s, header_added_x, HEADER_ALL_NAMES(header_added_x), false) ||
+        header_in(s, header_added_x_prefix, HEADER_ALL_NAMES(header_added_x_prefix), true))
+        return "a field of its own, not one that mail systems add: the daemon deletes every "
+               "inbound copy of its field; use another X- name such as X-TLS-Policy";
+    if (strncasecmp(s, "X-", 2) != 0 || n == 2)
+        return "an X- name, TLS-Policy or TLS-Posture: the daemon deletes every inbound copy "
+               "of its field, so it must be one that nothing else writes";
     return NULL;
 }
 

@@ -10,7 +10,7 @@ policy_libpolicy_a_SOURCES = \
 	policy/policy_load.c policy/load_int.h \
 	policy/load_yaml.c policy/load_read.c \
 	policy/load_settings.c policy/load_require.c policy/load_connector.c \
-	policy/load_values.c policy/load_values.h \
+	policy/load_values.c policy/load_values.h policy/load_lint.c \
 	policy/policy_eval.c \
 	policy/facts.c \
 	policy/match_domain.c policy/match_domain.h \

@@ -57,6 +57,7 @@ policy_free_internal(struct policy *p)
     domain_table_free(p->by_client_name);
     domain_table_free(p->by_rcpt_domain);
     domain_table_free(p->by_cert_name);
+    domain_table_free(p->by_restricted_sender);
     addr_table_free(p->by_client_addr);
     trust_store_free(p->trust);
     for (size_t i = 0; i < p->nintermediates; i++)

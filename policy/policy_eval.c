@@ -1,10 +1,14 @@
 /*
- * policy_eval.c -- decides one recipient: which connector claims the session (the
- * first enabled one in file order whose match keys all hold, found through the
- * indexes so the cost does not grow with the connector count), whether its
- * requirements hold, and what to do about it, with one reason per failed requirement.
+ * policy_eval.c -- decides one recipient: which connector claims the session, whether
+ * its requirements hold, and what to do about it, with one reason per failed
+ * requirement. A sender domain that a restricting connector lists is owned: only its
+ * owners can claim that mail, and any one of them whose match keys and requirements
+ * all hold passes it. Every other mail goes to the first enabled connector in file
+ * order whose match keys all hold. Both are found through the indexes, so the cost
+ * does not grow with the connector count.
  * Never: takes a lock, writes to the policy, or allocates anything but the reason
- * strings; a fact the MTA could not give fails the requirement that needs it.
+ * strings; a fact the MTA could not give fails the requirement that needs it, and a
+ * name from a certificate that did not verify neither claims nor satisfies anything.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,6 +49,8 @@ struct lookup {
     struct id_span addr[ADDR_SPANS];
     const struct id_span *spans[K_COUNT];
     size_t n[K_COUNT];
+    struct id_span owners[DOMAIN_MAX_LABELS + 1];   /* restricting connectors of the sender domain */
+    size_t nowners;
 };
 
 static int
@@ -112,10 +118,14 @@ lookup_all(const struct policy *p, const struct policy_facts *f, const char *rcp
         lookup_domain(p->by_client_name, f->client_name, strlen(f->client_name), lk->name, dmax);
     lk->n[K_RCPT] = !rcpt_domain(rcpt, &rdom, &rlen) ? 0 :
         lookup_domain(p->by_rcpt_domain, rdom, rlen, lk->rcpt, dmax);
-    lk->n[K_CERT] = f->subject_cn == NULL ? 0 :
+    /* An unverified certificate can carry any name: it must not claim a connector. */
+    lk->n[K_CERT] = (f->subject_cn == NULL || f->cert_verified != POLICY_TRI_YES) ? 0 :
         lookup_domain(p->by_cert_name, f->subject_cn, strlen(f->subject_cn), lk->cert, dmax);
     lk->n[K_ADDR] = (!f->client_addr_valid || p->by_client_addr == NULL) ? 0 :
         addr_table_lookup(p->by_client_addr, f->client_ip, lk->addr, ADDR_SPANS);
+    lk->nowners = f->sender_domain == NULL ? 0 :
+        lookup_domain(p->by_restricted_sender, f->sender_domain, strlen(f->sender_domain),
+                      lk->owners, dmax);
     lk->spans[K_SENDER] = lk->sender;
     lk->spans[K_NAME] = lk->name;
     lk->spans[K_RCPT] = lk->rcpt;
@@ -129,51 +139,37 @@ key_holds(const struct lookup *lk, enum key_index k, uint32_t id)
     return lk->n[k] > 0 && id_span_contains(lk->spans[k], lk->n[k], id);
 }
 
-/* Does connector id claim the mail? Fully (every key holds), or as the owner of a
- * restricted sender domain that the session failed to match otherwise. */
+/* Does connector id claim the mail: does every one of its match keys hold? */
 static bool
-claims(const struct policy *p, const struct lookup *lk, uint32_t id, bool *restricted)
+claims(const struct policy *p, const struct lookup *lk, uint32_t id)
 {
     const struct policy_connector *c = &p->conn[id];
-    bool all = true;
 
     for (int k = 0; k < K_COUNT; k++)
-        if ((c->keys & key_bit[k]) && !key_holds(lk, (enum key_index)k, id)) {
-            all = false;
-            break;
-        }
-    *restricted = false;
-    if (all)
-        return true;
-    if (c->restrict_sender_domains && key_holds(lk, K_SENDER, id)) {
-        *restricted = true;
-        return true;
-    }
-    return false;
+        if ((c->keys & key_bit[k]) && !key_holds(lk, (enum key_index)k, id))
+            return false;
+    return true;
 }
 
-/* The smallest id that claims the mail. Every claimant appears in some index span
- * (a connector has at least one key, and a claim needs at least one key to hold), and
- * spans are ascending, so each span is scanned only up to the best id found so far. */
+/* The smallest id that claims mail from a sender domain nobody owns. Every claimant
+ * appears in some index span (a connector has at least one key, and a claim needs
+ * every key to hold), and spans are ascending, so each span is scanned only up to
+ * the best id found so far. A restricting connector never claims here: its sender
+ * key holds only for a domain it owns. */
 static uint32_t
-find_connector(const struct policy *p, const struct lookup *lk, bool *restricted)
+find_connector(const struct policy *p, const struct lookup *lk)
 {
     uint32_t best = UINT32_MAX;
 
-    *restricted = false;
     for (int k = 0; k < K_COUNT; k++)
         for (size_t s = 0; s < lk->n[k]; s++) {
             const struct id_span *sp = &lk->spans[k][s];
 
-            for (size_t i = 0; i < sp->n && sp->ids[i] < best; i++) {
-                bool r;
-
-                if (claims(p, lk, sp->ids[i], &r)) {
+            for (size_t i = 0; i < sp->n && sp->ids[i] < best; i++)
+                if (claims(p, lk, sp->ids[i])) {
                     best = sp->ids[i];
-                    *restricted = r;
                     break;
                 }
-            }
         }
     return best;
 }
@@ -316,7 +312,12 @@ check_names(const struct policy *p, const struct policy_require *q, const struct
 
         for (size_t i = 0; f->subject_cn != NULL && i < q->certificate_names.n && !ok; i++)
             ok = cert_name_match(q->certificate_names.v[i], f->subject_cn);
-        if (!ok) {
+        if (ok && f->cert_verified != POLICY_TRI_YES) {
+            /* Anyone can put a partner's name in a certificate nobody verified. */
+            if (add_reason(r, "certificate name '%.*s' is from a certificate that did not verify",
+                           vmax, f->subject_cn) < 0)
+                return -1;
+        } else if (!ok) {
             list_text(&q->certificate_names, list, sizeof(list));
             if (f->subject_cn == NULL ? add_reason(r, "no certificate name to match %s", list) < 0 :
                 add_reason(r, "certificate name '%.*s' does not match %s", vmax, f->subject_cn, list) < 0)
@@ -436,21 +437,18 @@ restricted_reason(const struct policy_connector *c, const struct lookup *lk, uin
                       REASON_VALUE_MAX, f->sender_domain ? f->sender_domain : "", c->name, missed);
 }
 
-int
-policy_eval(const struct policy *p, const struct policy_facts *f, const char *rcpt,
-            struct policy_result *r)
+/* Judge the mail against connector id (UINT32_MAX: the defaults). With restricted,
+ * the connector owns the sender domain but its other match keys missed, which is
+ * a reason of its own. */
+static int
+judge(const struct policy *p, const struct policy_facts *f, const struct lookup *lk,
+      uint32_t id, bool restricted, struct policy_result *r)
 {
     const struct policy_require *q;
     const struct trust_roots *roots;
-    struct lookup lk;
     enum policy_action on_fail;
-    bool restricted = false;
-    uint32_t id;
 
     memset(r, 0, sizeof(*r));
-    lookup_all(p, f, rcpt, &lk);
-    id = find_connector(p, &lk, &restricted);
-
     if (id != UINT32_MAX) {
         const struct policy_connector *c = &p->conn[id];
 
@@ -459,7 +457,7 @@ policy_eval(const struct policy *p, const struct policy_facts *f, const char *rc
         r->reply = c->reply;
         q = &c->require;
         on_fail = c->on_fail;
-        if (restricted && restricted_reason(c, &lk, id, f, r) < 0)
+        if (restricted && restricted_reason(c, lk, id, f, r) < 0)
             goto fail;
     } else {
         r->connector = "default";
@@ -484,6 +482,59 @@ policy_eval(const struct policy *p, const struct policy_facts *f, const char *rc
 fail:
     policy_result_free(r);
     return -1;
+}
+
+/*
+ * The sender domain is owned (lk->nowners > 0). The owners, in file order: the
+ * first whose match keys all hold and whose requirements hold passes the mail;
+ * else the mail fails with the closest candidate's reasons, which is the first
+ * owner whose match keys all hold, or failing that the first owner, whose reasons
+ * then open with the keys the session missed. Owners are few (the connectors that
+ * list this domain), so judging each one fully costs little.
+ */
+static int
+judge_owned(const struct policy *p, const struct policy_facts *f, const struct lookup *lk,
+            struct policy_result *r)
+{
+    uint32_t first = UINT32_MAX, full = UINT32_MAX, passed = UINT32_MAX;
+
+    for (size_t s = 0; s < lk->nowners; s++) {
+        const struct id_span *sp = &lk->owners[s];
+
+        for (size_t i = 0; i < sp->n && sp->ids[i] < passed; i++) {
+            uint32_t id = sp->ids[i];
+            struct policy_result t;
+
+            if (id < first)
+                first = id;
+            if (!claims(p, lk, id))
+                continue;
+            if (id < full)
+                full = id;
+            if (judge(p, f, lk, id, false, &t) < 0)
+                return -1;
+            if (t.verdict != POLICY_VERDICT_FAIL)
+                passed = id;
+            policy_result_free(&t);
+        }
+    }
+    if (passed != UINT32_MAX)
+        return judge(p, f, lk, passed, false, r);
+    if (full != UINT32_MAX)
+        return judge(p, f, lk, full, false, r);
+    return judge(p, f, lk, first, true, r);
+}
+
+int
+policy_eval(const struct policy *p, const struct policy_facts *f, const char *rcpt,
+            struct policy_result *r)
+{
+    struct lookup lk;
+
+    lookup_all(p, f, rcpt, &lk);
+    if (lk.nowners > 0)
+        return judge_owned(p, f, &lk, r);
+    return judge(p, f, &lk, find_connector(p, &lk), false, r);
 }
 
 void

@@ -88,6 +88,9 @@ struct policy {
     struct domain_table *by_rcpt_domain;
     struct domain_table *by_cert_name;
     struct addr_table   *by_client_addr;
+    /* Sender-domain patterns of restricting connectors only: a hit means the
+     * sender domain is owned, and the ids are its owners, in file order. */
+    struct domain_table *by_restricted_sender;
 
     struct trust_store  *trust;   /* NULL only when no requirement needs roots */
 };

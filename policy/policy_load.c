@@ -68,6 +68,7 @@ build_indexes(struct policy *p)
         (p->by_client_name = domain_table_new()) == NULL ||
         (p->by_rcpt_domain = domain_table_new()) == NULL ||
         (p->by_cert_name = domain_table_new()) == NULL ||
+        (p->by_restricted_sender = domain_table_new()) == NULL ||
         (p->by_client_addr = addr_table_new()) == NULL)
         return -1;
     return 0;
@@ -80,6 +81,7 @@ freeze_indexes(struct policy *p)
         domain_table_freeze(p->by_client_name) < 0 ||
         domain_table_freeze(p->by_rcpt_domain) < 0 ||
         domain_table_freeze(p->by_cert_name) < 0 ||
+        domain_table_freeze(p->by_restricted_sender) < 0 ||
         addr_table_freeze(p->by_client_addr) < 0)
         return -1;
     return 0;
@@ -142,12 +144,14 @@ policy_load_buffer(const char *name, const char *buf, size_t len, const char *ba
         goto out;
     }
     load_trust(&r);
+    load_lint(&r);
 out:
     load_yaml_close(r.yaml);
     free(r.scratch[0]);
     free(r.scratch[1]);
     free(r.inter_mark);
     free(r.names);
+    load_match_free(&r);
     load_diags_sort(diags, first_diag);
     if (load_had_errors(&r)) {
         policy_free_internal(p);

@@ -193,6 +193,13 @@ run_matrix() {
     refused $n $TO '^550 5\.7\.1 TLS policy partner-r: '
     logged $n "refused rcpt=<$TO> connector=partner-r .*restricted"
 
+    # The finance connector comes first and its TLS 1.3 floor holds, but the
+    # restricted sender domain belongs to partner-r alone.
+    n=spoofed-partner-r-to-finance; mark
+    smtp $n --from billing@partner-r.test --to cfo@finance.example.test --tls --tls-protocol tlsv1_3
+    refused $n cfo@finance.example.test '^550 5\.7\.1 TLS policy partner-r: '
+    logged $n "refused rcpt=<cfo@finance\.example\.test> connector=partner-r .*restricted"
+
     n=null-sender; mark
     smtp $n --from '<>' --to $TO --tls
     accepted $n $TO none default accept

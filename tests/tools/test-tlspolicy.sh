@@ -281,6 +281,24 @@ connectors:
     on_fail: reject
 EOF
 
+printf 'version: 1\nsettings:\n  trust_store: %s/trust.pem\n  header: From\n' "$PKI" >"$T/hdr-from.yaml"
+printf 'version: 1\nsettings: { trust_store: %s/trust.pem, header: X-Original-To }\n' "$PKI" >"$T/hdr-mta.yaml"
+cat >"$T/lint.yaml" <<EOF
+version: 1
+settings: { trust_store: $PKI/trust.pem }
+connectors:
+  - name: wide
+    match: { sender_domains: ["*.test", bank.example] }
+    require: { tls: true }
+  - name: narrow
+    match: { sender_domains: [a.test], client_addresses: [192.0.2.0/24] }
+    require: { tls: true }
+  - name: gw
+    match: { sender_domains: [bank.example], client_addresses: [198.51.100.0/24] }
+    restrict_sender_domains: true
+    require: { tls: true }
+EOF
+
 MIN=$T/minimal.yaml
 printf 'version: 1\nsettings:\n  trust_store: %s/trust.pem\n' "$PKI" >"$MIN"
 
@@ -320,6 +338,14 @@ t "check: valid file, connectors counted (disabled too)" 0 \
 t "check: warnings go to stderr and do not fail" 0 \
   'stderr~warning|stderr~off|stdout~OK' check -c "$S"
 t "check: minimal file" 0 'stdout=OK: 0 connectors|stderr=' check -c "$MIN"
+t "check: a standard field as settings.header is refused" 2 \
+  "stderr^^$T/hdr-from.yaml:4:11: error: header: 'From' is not a header field name the daemon may own|stdout=" \
+  check -c "$T/hdr-from.yaml"
+t "check: a field mail systems add as settings.header is refused" 2 \
+  "stderr~'X-Original-To'|stderr~mail systems add" check -c "$T/hdr-mta.yaml"
+t "check: shadowed connector and owned sender domain warn, do not fail" 0 \
+  "stdout=OK: 3 connectors|stderr^^$T/lint.yaml:7:5: warning: connector 'narrow' never claims anything: connector 'wide'|stderr^^$T/lint.yaml:5:[0-9]+: warning: .*'bank.example' of connector 'wide' is restricted by connector 'gw'" \
+  check -c "$T/lint.yaml"
 t "check: --config=FILE form" 0 'stdout=OK: 0 connectors' check "--config=$MIN"
 t "check: bad min_version at file:line:column" 2 \
   "stderr^^$T/bad-version.yaml:9:20: error: .*TLSv1\\.4|stdout=" \
@@ -438,6 +464,11 @@ t "client address: IPv6 relay with TLS 1.3" 0 \
 t "restricted sender domain from a foreign address" 1 \
   'connector=bank|verdict=fail|action=reject|reasons.0~restricted' \
   "${E[@]}" mta=postfix client_addr=203.0.113.5 "${PF_TLS[@]}" sender=a@bank-partner.test
+# Issue 11 item 1: an earlier connector matching the recipient must not claim a
+# forged restricted sender; the owner does, whatever the recipient.
+t "restricted sender forged to a recipient another connector matches" 1 \
+  'connector=bank|verdict=fail|action=reject|refused=true|reasons.0~restricted to connector bank' \
+  "${E[@]}" mta=postfix client_addr=203.0.113.5 sender=ceo@bank-partner.test recipient=hr@watch.example
 t "restricted sender domain from its own address" 0 \
   'connector=bank|verdict=pass' \
   "${E[@]}" mta=postfix client_addr=198.51.100.9 "${PF_TLS[@]}" sender=a@bank-partner.test

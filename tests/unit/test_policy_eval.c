@@ -92,6 +92,37 @@ static const char monitor_text[] =
     "defaults: { require: { tls: true }, on_fail: reject }\n"
     "connectors: []\n";
 
+/* Connector-bypass cases: a restricted domain is owned whatever matches first, two
+ * gateways restricting one domain, and names from certificates that did not verify. */
+static const char owned_text[] =
+    "version: 1\n"
+    "settings: { mode: enforce, trust_store: @PKI@/trust.pem }\n"
+    "defaults: { require: {}, on_fail: tag }\n"
+    "connectors:\n"
+    "  - name: hr-inbound\n"
+    "    match: { recipient_domains: [hr.example.com] }\n"
+    "    require: { tls: false }\n"
+    "    on_fail: tag\n"
+    "  - name: claim-by-cert\n"
+    "    match: { certificate_names: [mail.partner-c.test] }\n"
+    "    require: { tls: true }\n"
+    "    on_fail: tag\n"
+    "  - name: bank-gw-a\n"
+    "    match: { sender_domains: [bank.example], client_addresses: [192.0.2.0/24] }\n"
+    "    restrict_sender_domains: true\n"
+    "    require: { tls: true }\n"
+    "    on_fail: reject\n"
+    "  - name: bank-gw-b\n"
+    "    match: { sender_domains: [\"*.example\"], client_addresses: [198.51.100.0/24] }\n"
+    "    restrict_sender_domains: true\n"
+    "    require: { tls: true, min_version: TLSv1.3 }\n"
+    "    on_fail: reject\n"
+    "  - name: partner-c\n"
+    "    match: { sender_domains: [partner-c.test] }\n"
+    "    restrict_sender_domains: true\n"
+    "    require: { certificate_names: [mail.partner-c.test] }\n"
+    "    on_fail: reject\n";
+
 #define PF POLICY_MTA_POSTFIX
 #define SM POLICY_MTA_SENDMAIL
 #define TLS13 .tls_version = "TLSv1.3", .cipher = "TLS_AES_256_GCM_SHA384", .cipher_bits = "256"
@@ -103,7 +134,7 @@ static const char monitor_text[] =
 
 struct row {
     const char *name;
-    int which;                        /* 0 = policy_text, 1 = monitor_text */
+    int which;                        /* 0 = policy_text, 1 = monitor_text, 2 = owned_text */
     struct policy_macros m;
     const char *rcpt;
     const char *connector;
@@ -254,12 +285,47 @@ static const struct row rows[] = {
     { "global monitor: default fails, nothing refused", 1,
       { .mta = PF, .sender = "<a@gmail.test>" }, NULL,
       "default", FAIL, REJ, MON, false, "not encrypted", NULL },
+    { "restricted domain is owned: an earlier recipient match does not claim the forgery", 2,
+      { .mta = PF, .sender = "<ceo@bank.example>", .client_addr = "203.0.113.5" }, "hr@hr.example.com",
+      "bank-gw-a", FAIL, REJ, ENF, true, "restricted to connector bank-gw-a, but the client address", NULL },
+    { "restricted domain forgery to another recipient fails the same way", 2,
+      { .mta = PF, .sender = "<ceo@bank.example>", .client_addr = "203.0.113.5" }, "a@example.org",
+      "bank-gw-a", FAIL, REJ, ENF, true, "restricted to connector bank-gw-a, but the client address", NULL },
+    { "gateway A passes its own mail, even to the recipient-matched domain", 2,
+      { .mta = PF, .sender = "<ceo@bank.example>", .client_addr = "192.0.2.9", TLS12 }, "hr@hr.example.com",
+      "bank-gw-a", PASS, ACCEPT, ENF, false, NULL, NULL },
+    { "gateway B restricting the same domain passes its mail", 2,
+      { .mta = SM, .sender = "ceo@bank.example", .client_addr = "198.51.100.7", .verify = "NO", TLS13 },
+      "a@example.org", "bank-gw-b", PASS, ACCEPT, ENF, false, NULL, NULL },
+    { "gateway B's keys hold but its requirements fail: its reasons, not A's", 2,
+      { .mta = PF, .sender = "<ceo@bank.example>", .client_addr = "198.51.100.7", TLS12 }, NULL,
+      "bank-gw-b", FAIL, REJ, ENF, true, "TLS version TLSv1.2 is below the required TLSv1.3", NULL },
+    { "unverified certificate name claims nothing (sendmail {verify}=FAIL)", 2,
+      { .mta = SM, .sender = "a@elsewhere.test", .verify = "FAIL", TLS13,
+        .cert_subject = "/C=GB/O=Forger/CN=mail.partner-c.test",
+        .cert_issuer = "/C=XX/O=Forger/CN=Forger CA" }, "a@example.org",
+      "default", NONE, ACCEPT, ENF, false, NULL, NULL },
+    { "verified certificate name claims its connector", 2,
+      { .mta = SM, .sender = "a@elsewhere.test", .verify = "OK", TLS13,
+        .cert_subject = "/C=GB/O=Partner+20C/CN=mail.partner-c.test",
+        .cert_issuer = "/C=DE/O=Test+20PKI/CN=Test+20Issuing+20CA+201" }, "a@example.org",
+      "claim-by-cert", PASS, ACCEPT, ENF, false, NULL, NULL },
+    { "unverified certificate name does not satisfy certificate_names", 2,
+      { .mta = SM, .sender = "a@partner-c.test", .verify = "FAIL", TLS13,
+        .cert_subject = "/C=GB/O=Forger/CN=mail.partner-c.test",
+        .cert_issuer = "/C=XX/O=Forger/CN=Forger CA" }, NULL,
+      "partner-c", FAIL, REJ, ENF, true, "from a certificate that did not verify", NULL },
+    { "verified certificate name satisfies certificate_names", 2,
+      { .mta = SM, .sender = "a@partner-c.test", .verify = "OK", TLS13,
+        .cert_subject = "/C=GB/O=Partner+20C/CN=mail.partner-c.test",
+        .cert_issuer = "/C=DE/O=Test+20PKI/CN=Test+20Issuing+20CA+201" }, NULL,
+      "partner-c", PASS, ACCEPT, ENF, false, NULL, NULL },
     { "global monitor: default passes with TLS", 1,
       { .mta = PF, .sender = "<a@gmail.test>", TLS13 }, NULL,
       "default", PASS, ACCEPT, MON, false, NULL, NULL },
 };
 
-static struct policy *policies[2];
+static struct policy *policies[3];
 
 static char *
 substitute(const char *text, const char *pki)
@@ -305,7 +371,8 @@ setup(void **state)
     (void)state;
     policies[0] = load_text("eval.yaml", policy_text);
     policies[1] = load_text("monitor.yaml", monitor_text);
-    return policies[0] != NULL && policies[1] != NULL ? 0 : -1;
+    policies[2] = load_text("owned.yaml", owned_text);
+    return policies[0] != NULL && policies[1] != NULL && policies[2] != NULL ? 0 : -1;
 }
 
 static int
@@ -314,6 +381,7 @@ teardown(void **state)
     (void)state;
     policy_unref(policies[0]);
     policy_unref(policies[1]);
+    policy_unref(policies[2]);
     return 0;
 }
 

@@ -311,6 +311,11 @@ static struct bad_case bad_cases[] = {
     { "67-issuer-control-char.yaml", 7, 17, "'Test\\x09Issuing CA' is not a certificate name" },
     { "68-intermediate-empty.yaml", 3, 29, "intermediates: '' is not a PEM file name" },
     { "69-client-name-bare-wildcard.yaml", 4, 28, "client_names: '*' is not a domain pattern" },
+    { "70-header-from.yaml", 3, 11, "'From' is not a header field name the daemon may own "
+      "(expected a field of its own, not a standard one (RFC 5322, 6376, 8601)" },
+    { "71-header-dkim.yaml", 3, 11, "'dkim-signature' is not a header field name the daemon may own" },
+    { "72-header-mta-added.yaml", 3, 11, "not one that mail systems add" },
+    { "73-header-not-x.yaml", 3, 11, "expected an X- name, TLS-Policy or TLS-Posture" },
 };
 #define NBAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
 
@@ -531,11 +536,55 @@ test_dn_issuers(void **state)
     policy_diags_free(&d);
 }
 
+struct want_warning {
+    unsigned line, column;
+    const char *msg;
+};
+
+/* Load a good file and hold its diagnostics to want: each warning exactly, in
+ * order, and no others. */
+static struct policy *
+load_expecting_warnings(const char *file, const struct want_warning *want, size_t n)
+{
+    struct policy_diags d;
+    struct policy *p;
+
+    policy_diags_init(&d);
+    p = must_load(file, &d);
+    if (d.n != n)
+        print_diags(&d);
+    assert_int_equal(d.n, n);
+    for (size_t i = 0; i < n; i++) {
+        const struct policy_diag *g = &d.v[i];
+        if (g->severity != POLICY_SEV_WARNING || g->line != want[i].line ||
+            g->column != want[i].column || strstr(g->message, want[i].msg) == NULL)
+            fail_msg("%s warning %zu: got %u:%u: %s, want %u:%u: ...%s...", file, i, g->line,
+                     g->column, g->message, want[i].line, want[i].column, want[i].msg);
+    }
+    policy_diags_free(&d);
+    return p;
+}
+
+/* The lint that compares connectors (a narrower connector after a wider one is not
+ * shadowed; two restricting gateways of one domain are not either). */
+static void
+test_lint(void **state)
+{
+    static const struct want_warning want[] = {
+        { 12, 5, "connector 'narrow' never claims anything: connector 'broad' (line 9)" },
+        { 21, 5, "connector 'subnet' never claims anything: connector 'net' (line 18)" },
+        { 25, 31, "'bank.example' of connector 'bank-misc' is restricted by connector 'bank-gw-a'" },
+    };
+
+    (void)state;
+    policy_unref(load_expecting_warnings("good/lint.yaml", want, sizeof(want) / sizeof(want[0])));
+}
+
 /* Warnings of tlspolicy check: each expected one exactly, and no others. */
 static void
 test_warnings(void **state)
 {
-    static const struct { unsigned line, column; const char *msg; } want[] = {
+    static const struct want_warning want[] = {
         { 10, 7, "Postfix passes only the certificate CN" },    /* organizations */
         { 11, 17, "Postfix passes only the certificate CN" },   /* DN-form issuer */
         { 16, 7, "names of an unverified certificate prove nothing" },
@@ -544,30 +593,16 @@ test_warnings(void **state)
         { 26, 12, "on_fail: tag does not refuse" },
         { 27, 5, "connector 'nothing' requires nothing" },
     };
-    struct policy_diags d;
     struct policy *p;
-    size_t n = sizeof(want) / sizeof(want[0]);
 
     (void)state;
-    policy_diags_init(&d);
-    p = must_load("good/warnings.yaml", &d);
-    if (d.n != n)
-        print_diags(&d);
-    assert_int_equal(d.n, n);
-    for (size_t i = 0; i < n; i++) {
-        const struct policy_diag *g = &d.v[i];
-        if (g->severity != POLICY_SEV_WARNING || g->line != want[i].line ||
-            g->column != want[i].column || strstr(g->message, want[i].msg) == NULL)
-            fail_msg("warning %zu: got %u:%u: %s, want %u:%u: ...%s...", i, g->line, g->column,
-                     g->message, want[i].line, want[i].column, want[i].msg);
-    }
+    p = load_expecting_warnings("good/warnings.yaml", want, sizeof(want) / sizeof(want[0]));
     /* The disabled connector is kept in conn[] but is in no index. */
     assert_int_equal(policy_connector_count(p), 5);
     assert_false(conn_named(p, "off")->enabled);
     assert_false(domain_has(p->by_sender_domain, "off.test", 2));
     assert_true(domain_has(p->by_sender_domain, "tag.test", 3));
     policy_unref(p);
-    policy_diags_free(&d);
 }
 
 static void
@@ -1223,6 +1258,7 @@ main(void)
     TABLE_TEST_FN(&tt, test_connector_defaults);
     TABLE_TEST_FN(&tt, test_dn_issuers);
     TABLE_TEST_FN(&tt, test_warnings);
+    TABLE_TEST_FN(&tt, test_lint);
     TABLE_TEST_FN(&tt, test_single_strings);
     TABLE_TEST_FN(&tt, test_require_any);
     TABLE_TEST_FN(&tt, test_example);
