@@ -111,11 +111,13 @@ reload_reopen_log(void)
     struct policy *cur = reload_current();
 
     if (cur != NULL) {
-        const char *path = policy_settings(cur)->log_json;
+        struct strbuf why;
 
-        if (posture_log_json_open(path) != 0)
-            posture_log_msg(LOG_ERR, "cannot open JSON posture log %s: %s", path,
-                            strerror(errno));
+        strbuf_init(&why);
+        if (posture_log_json_open(policy_settings(cur)->log_json, &why) != 0)
+            posture_log_msg(LOG_ERR, "%s; keeping the previous JSON posture log",
+                            why.oom ? "cannot open the JSON posture log" : strbuf_str(&why));
+        strbuf_free(&why);
         policy_unref(cur);
     }
 }

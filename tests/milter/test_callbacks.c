@@ -762,7 +762,7 @@ run_txn(void **state)
     assert_non_null(buf);
     fd = mkstemp(path);
     assert_true(fd >= 0);
-    assert_int_equal(posture_log_json_open(path), 0);
+    assert_int_equal(posture_log_json_open(path, NULL), 0);
     reload_swap(policy_ref(cfg[row->cfg]));
 
     do_negotiate(ctx);
@@ -1123,7 +1123,7 @@ test_json_log_line(void **state)
     (void)state;
     fd = mkstemp(path);
     assert_true(fd >= 0);
-    assert_int_equal(posture_log_json_open(path), 0);
+    assert_int_equal(posture_log_json_open(path, NULL), 0);
     /* any config with log_json set would do; the fd is what counts */
     p = cfg[CFG_BASE];
     reload_swap(policy_ref(p));
@@ -1279,7 +1279,7 @@ test_json_concurrent(void **state)
     fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(posture_log_json_open(path), 0);
+    assert_int_equal(posture_log_json_open(path, NULL), 0);
     memset(reason, 'x', sizeof reason - 1);
     reason[sizeof reason - 1] = '\0';
     memset(&r, 0, sizeof r);
