@@ -121,11 +121,22 @@ main_check(const char *config)
         fprintf(stderr, "%s\n", s != NULL ? s : "out of memory");
         free(s);
     }
+    rc = MAIN_EXIT_CONFIG;
     if (p != NULL) {
-        printf("OK: %zu connectors\n", policy_connector_count(p));
-        rc = MAIN_EXIT_OK;
-    } else
-        rc = MAIN_EXIT_CONFIG;
+        /* what the daemon would refuse at start-up, as far as it can be told
+         * before -u: the owner rule needs the daemon's uid */
+        struct strbuf why;
+
+        strbuf_init(&why);
+        if (posture_log_json_check(policy_settings(p)->log_json, &why) != 0) {
+            fprintf(stderr, "%s: error: %s\n", config,
+                    why.oom ? "out of memory" : strbuf_str(&why));
+        } else {
+            printf("OK: %zu connectors\n", policy_connector_count(p));
+            rc = MAIN_EXIT_OK;
+        }
+        strbuf_free(&why);
+    }
     policy_unref(p);
     policy_diags_free(&d);
     return rc;
@@ -577,15 +588,23 @@ main(int argc, char **argv)
         syslog(LOG_WARNING, "cannot start the syslog writer (%s): logging directly",
                strerror(err));
 
-    /* opened as the final user, so that SIGUSR1 can reopen it after rotation */
+    /* opened as the final user, so that SIGUSR2 can reopen it after rotation;
+     * a daemon without the audit trail it was told to keep does not start */
     p = reload_current();
     if (p != NULL) {
-        const char *json = policy_settings(p)->log_json;
+        struct strbuf why;
+        int jrc;
 
-        if (posture_log_json_open(json) != 0)
-            syslog(LOG_ERR, "cannot open JSON posture log %s: %m", json);
+        strbuf_init(&why);
+        jrc = posture_log_json_open(policy_settings(p)->log_json, &why);
+        if (jrc != 0)
+            syslog(LOG_ERR, "%s: not starting", why.oom ? "cannot open the JSON posture log"
+                                                         : strbuf_str(&why));
+        strbuf_free(&why);
         policy_unref(p);
         p = NULL;
+        if (jrc != 0)
+            goto out;
     }
     main_listener_tid = gettid();
     if ((err = reload_start(main_stop)) != 0) {

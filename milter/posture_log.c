@@ -2,9 +2,10 @@
  * posture_log.c -- the daemon's sinks for what it says about a message: the
  * syslog lines (through logq's writer thread), the JSON posture log file, and
  * the general logger every milter/ file uses (posture_log_msg).
- * Owns: the JSON log file descriptor and the -v switch. Never: formats a
- * posture field itself (policy/posture_render.c does), calls libmilter, decides
- * policy, or writes a JSON line in more than one write(2).
+ * Owns: the JSON log file descriptor, the rules a JSON log file must meet, and
+ * the -v switch. Never: formats a posture field itself (policy/posture_render.c
+ * does), calls libmilter, decides policy, writes a JSON line in more than one
+ * write(2), follows a symbolic link or blocks on a FIFO to reach the JSON log.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -150,8 +152,120 @@ posture_log_refused(const char *queue_id, const char *rcpt, const struct policy_
     strbuf_free(&b);
 }
 
+/* The sentence about path, in why (NULL: the caller does not want it). */
+static void
+posture_log_json_why(struct strbuf *why, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (why == NULL)
+        return;
+    strbuf_puts(why, "JSON posture log \"");
+    esc_put(why, path, 4096, ESC_QUOTED);
+    strbuf_puts(why, "\" ");
+    va_start(ap, fmt);
+    strbuf_vprintf(why, fmt, ap);
+    va_end(ap);
+}
+
+/* The kind of a non-regular file, for the sentence. */
+static const char *
+posture_log_kind(mode_t m)
+{
+    if (S_ISLNK(m))
+        return "a symbolic link";
+    if (S_ISFIFO(m))
+        return "a FIFO";
+    if (S_ISDIR(m))
+        return "a directory";
+    if (S_ISCHR(m) || S_ISBLK(m))
+        return "a device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    return "not a regular file";
+}
+
+/* The rules a JSON log file must meet, on what stat said: a regular file,
+ * writable by nobody but its owner, and (when owner) owned by the daemon's
+ * effective uid, which is only known once privileges are dropped. */
+static int
+posture_log_json_judge(const struct stat *st, const char *path, bool owner,
+                       struct strbuf *why)
+{
+    if (!S_ISREG(st->st_mode)) {
+        posture_log_json_why(why, path, "is %s, not a regular file",
+                             posture_log_kind(st->st_mode));
+        return -1;
+    }
+    if (owner && st->st_uid != geteuid()) {
+        posture_log_json_why(why, path, "is owned by uid %lu, not by the daemon's user "
+                             "(uid %lu)", (unsigned long)st->st_uid, (unsigned long)geteuid());
+        return -1;
+    }
+    if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+        posture_log_json_why(why, path, "is writable by %s (mode %04o): an audit "
+                             "trail others can write proves nothing",
+                             (st->st_mode & S_IWOTH) ? "others" : "its group",
+                             (unsigned)(st->st_mode & 07777));
+        return -1;
+    }
+    return 0;
+}
+
 int
-posture_log_json_open(const char *path)
+posture_log_json_check(const char *path, struct strbuf *why)
+{
+    struct stat st;
+
+    if (path == NULL || path[0] == '\0')
+        return 0;
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        posture_log_json_why(why, path, "cannot be examined: %s", strerror(errno));
+        return -1;
+    }
+    return posture_log_json_judge(&st, path, false, why);
+}
+
+/* Open path for appending, and refuse what the daemon must not write into:
+ * a symbolic link (O_NOFOLLOW: it may point at any file the daemon's user can
+ * write), a FIFO or device (O_NONBLOCK: opening a FIFO must not block the
+ * daemon; writing to one would), a file someone else owns or can write. */
+static int
+posture_log_json_open_checked(const char *path, struct strbuf *why)
+{
+    struct stat st;
+    int fd;
+
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+                    O_NOCTTY, 0640);
+    if (fd < 0) {
+        int e = errno;
+
+        if (e == ELOOP)
+            posture_log_json_why(why, path, "is a symbolic link; it must be a regular file");
+        else if (e == ENXIO)
+            posture_log_json_why(why, path, "is a FIFO or socket; it must be a regular file");
+        else
+            posture_log_json_why(why, path, "cannot be opened for appending: %s",
+                                 strerror(e));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0) {
+        posture_log_json_why(why, path, "cannot be examined: %s", strerror(errno));
+        goto fail;
+    }
+    if (posture_log_json_judge(&st, path, true, why) != 0)
+        goto fail;
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
+int
+posture_log_json_open(const char *path, struct strbuf *why)
 {
     int fd;
 
@@ -165,8 +279,7 @@ posture_log_json_open(const char *path)
         }
         return 0;
     }
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-    if (fd < 0)
+    if ((fd = posture_log_json_open_checked(path, why)) < 0)
         return -1;
     if (posture_json_slot < 0) {
         posture_json_slot = fd;
@@ -176,7 +289,8 @@ posture_log_json_open(const char *path)
 
         close(fd);
         if (rc < 0) {
-            errno = saved;
+            posture_log_json_why(why, path, "cannot replace the previous log: %s",
+                                 strerror(saved));
             return -1;
         }
     }

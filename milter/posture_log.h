@@ -4,12 +4,15 @@
  * every milter/ file. The text itself comes from policy/posture_render.h.
  * Never: formats a posture field, calls libmilter, or decides policy.
  * Diagnostics: a line that cannot be built (out of memory) or written (short
- * write to the JSON log) is reported through syslog(3) directly.
+ * write to the JSON log) is reported through syslog(3) directly; a JSON log
+ * that cannot be opened, or breaks an ownership rule, is the caller's to report.
  */
 #ifndef MILTER_POSTURE_LOG_H
 #define MILTER_POSTURE_LOG_H
 
 #include <stdbool.h>
+
+#include "strbuf.h"
 
 #include "policy.h"
 #include "posture.h"
@@ -24,9 +27,16 @@ void posture_log_json_line(const struct posture_msg *m);
 void posture_log_refused(const char *queue_id, const char *rcpt,
                          const struct policy_result *r);
 
-/* (Re)open the JSON log ("" or NULL closes it). On failure the previous file
- * stays open and -1 is returned (errno set). */
-int  posture_log_json_open(const char *path);
+/* (Re)open the JSON log ("" or NULL closes it). The file must be a regular
+ * file, not reached through a symbolic link, owned by the effective uid and
+ * writable by nobody else (group and others). On failure the previous file
+ * stays open, why (unless NULL) gets a sentence naming the path and the rule it broke, and
+ * -1 is returned. */
+int  posture_log_json_open(const char *path, struct strbuf *why);
+/* What can be told without the daemon's user: whether path, if it exists, is a
+ * symbolic link or not a regular file. 0 when fine or absent (the daemon
+ * creates it), else -1 and a sentence in why. For -n. */
+int  posture_log_json_check(const char *path, struct strbuf *why);
 void posture_log_json_close(void);
 
 void posture_log_set_verbose(bool on);

@@ -4,8 +4,11 @@
  * rotation must never apply a half-edited connectors file), SIGTERM, SIGINT and
  * SIGHUP call the stop hook main.c gives. A new file is parsed with no lock held;
  * the mutex covers only the pointer swap and the reference a new connection takes.
+ * A file is read only once it has stopped changing, and read again when it
+ * changed under the parser.
  * Never: frees a snapshot a connection still uses (references do that), never
- * calls libmilter (the stop hook does).
+ * calls libmilter (the stop hook does), applies a file that changed while it
+ * was read.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -13,10 +16,19 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "posture_log.h"
 #include "reload.h"
+
+/* A file counts as settled when nothing has written to it for one interval;
+ * the wait for that is bounded (2 s), and so are the re-reads of a file that
+ * changed while it was parsed. */
+#define RELOAD_SETTLE_NS    100000000L
+#define RELOAD_SETTLE_STEPS 20
+#define RELOAD_READ_TRIES   3
 
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct policy *reload_policy;       /* guarded by reload_lock */
@@ -78,18 +90,131 @@ reload_log_diags(const struct policy_diags *d)
     }
 }
 
+/* What says a file changed: another file renamed over it (device, inode), or
+ * a write (size, mtime to the nanosecond). */
+struct reload_stamp {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+};
+
+static int
+reload_stamp_of(const char *path, struct reload_stamp *st)
+{
+    struct stat sb;
+
+    /* stat, not lstat: a symlink swapped by configuration management is
+     * followed again at each reload (main.c) */
+    if (stat(path, &sb) != 0)
+        return -1;
+    st->dev = sb.st_dev;
+    st->ino = sb.st_ino;
+    st->size = sb.st_size;
+    st->mtime = sb.st_mtim;
+    return 0;
+}
+
+static bool
+reload_stamp_eq(const struct reload_stamp *a, const struct reload_stamp *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* Nanoseconds from ts to now (negative when ts lies ahead, as a clock step
+ * can make it). */
+static long long
+reload_age_ns(const struct timespec *ts)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (long long)(now.tv_sec - ts->tv_sec) * 1000000000LL + (now.tv_nsec - ts->tv_nsec);
+}
+
+/* Wait (at most RELOAD_SETTLE_STEPS intervals) until path has not been written
+ * for one whole interval: its mtime lies at least an interval back. Any write
+ * moves the mtime, so an old mtime is the same proof as two equal stats an
+ * interval apart, and costs no sleep for a file written long ago. A mtime in
+ * the future (clock step, copied with -p) falls back to two equal stats.
+ * 0 with the stamp it settled on, 1 when it kept changing, -1 when stat failed. */
+static int
+reload_wait_settled(const char *path, struct reload_stamp *out)
+{
+    struct timespec step = { 0, RELOAD_SETTLE_NS };
+    struct reload_stamp prev, cur;
+    int i;
+
+    if (reload_stamp_of(path, &prev) != 0)
+        return -1;
+    if (reload_age_ns(&prev.mtime) >= RELOAD_SETTLE_NS) {
+        *out = prev;
+        return 0;
+    }
+    for (i = 0; i < RELOAD_SETTLE_STEPS; i++) {
+        nanosleep(&step, NULL);
+        if (reload_stamp_of(path, &cur) != 0)
+            return -1;
+        if (reload_stamp_eq(&prev, &cur) && (reload_age_ns(&cur.mtime) >= RELOAD_SETTLE_NS ||
+                                             reload_age_ns(&cur.mtime) < 0)) {
+            *out = cur;
+            return 0;
+        }
+        prev = cur;
+    }
+    return 1;
+}
+
+/* Load path once it has settled, and again (RELOAD_READ_TRIES in all) when it
+ * changed while it was parsed: an in-place rewrite must never be applied half
+ * written. NULL when it cannot be read, has errors, or would not hold still;
+ * each case is logged. */
+static struct policy *
+reload_load_settled(const char *path)
+{
+    struct policy_diags d;
+    struct reload_stamp before, after;
+    struct policy *p = NULL;
+    int tries, w;
+
+    for (tries = 0; tries < RELOAD_READ_TRIES; tries++) {
+        if ((w = reload_wait_settled(path, &before)) > 0) {
+            posture_log_msg(LOG_ERR, "%s is still being written after %ld ms; not reading "
+                            "it (write a temporary file and rename it over the old one)",
+                            path, RELOAD_SETTLE_STEPS * (RELOAD_SETTLE_NS / 1000000));
+            return NULL;
+        }
+        /* w < 0: let policy_load report the missing or unreadable file */
+        policy_diags_init(&d);
+        p = policy_load(path, &d);
+        if (w == 0 && (reload_stamp_of(path, &after) != 0 || !reload_stamp_eq(&before, &after))) {
+            policy_diags_free(&d);
+            policy_unref(p);
+            p = NULL;
+            posture_log_msg(LOG_WARNING, "%s changed while it was read; reading it again",
+                            path);
+            continue;
+        }
+        reload_log_diags(&d);
+        policy_diags_free(&d);
+        return p;
+    }
+    posture_log_msg(LOG_ERR, "%s changed every time it was read (%d times); not applying "
+                    "it (write a temporary file and rename it over the old one)", path,
+                    RELOAD_READ_TRIES);
+    return NULL;
+}
+
 int
 reload_now(void)
 {
-    struct policy_diags d;
     struct policy *p;
     int rc = -1;
 
     if (reload_path == NULL)
         return -1;
-    policy_diags_init(&d);
-    p = policy_load(reload_path, &d);
-    reload_log_diags(&d);
+    p = reload_load_settled(reload_path);
     if (p == NULL) {
         posture_log_msg(LOG_ERR, "reload of %s failed, keeping the previous policy",
                         reload_path);
@@ -99,7 +224,6 @@ reload_now(void)
         reload_swap(p);
         rc = 0;
     }
-    policy_diags_free(&d);
     /* the new file may name another JSON log */
     reload_reopen_log();
     return rc;
@@ -111,11 +235,13 @@ reload_reopen_log(void)
     struct policy *cur = reload_current();
 
     if (cur != NULL) {
-        const char *path = policy_settings(cur)->log_json;
+        struct strbuf why;
 
-        if (posture_log_json_open(path) != 0)
-            posture_log_msg(LOG_ERR, "cannot open JSON posture log %s: %s", path,
-                            strerror(errno));
+        strbuf_init(&why);
+        if (posture_log_json_open(policy_settings(cur)->log_json, &why) != 0)
+            posture_log_msg(LOG_ERR, "%s; keeping the previous JSON posture log",
+                            why.oom ? "cannot open the JSON posture log" : strbuf_str(&why));
+        strbuf_free(&why);
         policy_unref(cur);
     }
 }

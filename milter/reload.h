@@ -22,8 +22,10 @@ int  reload_init(struct policy *p, const char *path);
 struct policy *reload_current(void);
 /* Swap in p (reference taken over); the previous snapshot loses our reference. */
 void reload_swap(struct policy *p);
-/* Load the file again: on success swap it in, on failure keep the old one;
- * every diagnostic is logged. Reopens the JSON log either way (the new file may
+/* Load the file again once it has stopped changing (nothing written for
+ * 100 ms; waits at most 2 s), and again when it changed while it was read
+ * (3 tries): on success swap it in, on failure keep the old one; every
+ * diagnostic is logged. Reopens the JSON log either way (the new file may
  * name another). Returns 0 / -1. */
 int  reload_now(void);
 /* Reopen the current snapshot's JSON log (after rotation); failures are logged. */

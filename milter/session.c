@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <syslog.h>
 
+#include "authres.h"
 #include "esc.h"
 #include "macros.h"
 #include "posture.h"
@@ -382,50 +383,6 @@ session_envrcpt(SMFICTX *ctx, struct session *s, char **argv)
     return r->res.action == POLICY_ACTION_TEMPFAIL ? SMFIS_TEMPFAIL : SMFIS_REJECT;
 }
 
-static bool
-session_skip_cfws(const char **pp)
-{
-    const char *p = *pp;
-    int depth;
-
-    for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-            p++;
-        if (*p != '(')
-            break;
-        for (depth = 0; *p != '\0'; p++) {
-            if (*p == '\\' && p[1] != '\0')
-                p++;
-            else if (*p == '(')
-                depth++;
-            else if (*p == ')' && --depth == 0) {
-                p++;
-                break;
-            }
-        }
-        if (depth != 0)
-            return false;
-    }
-    *pp = p;
-    return true;
-}
-
-bool
-session_authres_is_ours(const char *value, const char *id)
-{
-    const char *p = value, *start;
-    size_t len;
-
-    if (value == NULL || id == NULL || id[0] == '\0' || !session_skip_cfws(&p))
-        return false;
-    start = p;
-    while (*p != '\0' && *p != ';' && *p != ' ' && *p != '\t' && *p != '(' &&
-           *p != '\r' && *p != '\n')
-        p++;
-    len = (size_t)(p - start);
-    return len == strlen(id) && strncasecmp(start, id, len) == 0;
-}
-
 sfsistat
 session_header(SMFICTX *ctx, struct session *s, const char *name, const char *value)
 {
@@ -444,7 +401,7 @@ session_header(SMFICTX *ctx, struct session *s, const char *name, const char *va
         s->nposture++;
     if (strcasecmp(name, SESSION_AUTHRES) == 0) {
         s->nauthres++;
-        if (st->authserv_id != NULL && session_authres_is_ours(value, st->authserv_id)) {
+        if (st->authserv_id != NULL && authres_names_id(value, st->authserv_id)) {
             if (s->nauthres_ours == s->capauthres_ours) {
                 ncap = s->capauthres_ours ? s->capauthres_ours * 2 : 4;
                 nv = realloc(s->authres_ours, ncap * sizeof *nv);

@@ -73,8 +73,4 @@ void session_end_msg(struct session *s);
  * current snapshot (tempfail when NULL). */
 sfsistat session_no_state(SMFICTX *ctx, const struct policy *p, bool can_reply);
 
-/* Whether the first token of an Authentication-Results value equals id
- * (case-insensitive, leading white space and comments skipped). */
-bool session_authres_is_ours(const char *value, const char *id);
-
 #endif

@@ -11,7 +11,7 @@ tests_faults_miltershot_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/bench
 # sigkill-postfix.sh runs a private Postfix (root): like the end-to-end suites it is left
 # out of make check by --disable-e2e (make distcheck); make check-faults runs it anyway.
 FAULT_LOCAL_TESTS = tests/faults/reload-storm.sh tests/faults/growth.sh \
-	tests/faults/lifecycle.sh \
+	tests/faults/lifecycle.sh tests/faults/jsonlog.sh tests/faults/reload-inplace.sh \
 	tests/faults/hostile-input.sh
 FAULT_MTA_TESTS = tests/faults/sigkill-postfix.sh
 FAULT_TESTS = $(FAULT_LOCAL_TESTS) $(FAULT_MTA_TESTS)

@@ -11,7 +11,8 @@ UNIT_TESTS = \
 	tests/unit/test_facts \
 	tests/unit/test_policy_eval \
 	tests/unit/test_json_write \
-	tests/unit/test_posture
+	tests/unit/test_posture \
+	tests/unit/test_authres
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS) -I$(top_srcdir)/tests/unit
@@ -36,6 +37,8 @@ tests_unit_test_json_write_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_json_write_LDADD = $(UNIT_LDADD)
 tests_unit_test_posture_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_posture_LDADD = $(UNIT_LDADD)
+tests_unit_test_authres_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_authres_LDADD = $(UNIT_LDADD)
 endif
 # Test fixtures (PKI generator, connectors files) are shipped for make distcheck.
 EXTRA_DIST += tests/pki/mkpki.sh tests/unit/data
