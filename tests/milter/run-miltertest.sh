@@ -307,7 +307,11 @@ kill -TERM "$mpid" 2>/dev/null
 # in the root-only temp dir.
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null 2>&1; then
     nuid=$(id -u nobody); ngid=$(getent group nogroup | cut -d: -f3)
-    "$DAEMON" -f -u nobody:nogroup -c "$T/base.yaml" -p "unix:$T/u.sock" -P "$T/u.pid" \
+    # The JSON log is opened after the drop and must belong to the daemon's
+    # user, so this daemon logs into a directory nobody owns.
+    chmod 711 "$T"; mkdir -p "$T/ulog"; chown nobody:nogroup "$T/ulog"
+    sed "s|log_json: .*|log_json: $T/ulog/posture.jsonl|" "$T/base.yaml" > "$T/u.yaml"
+    "$DAEMON" -f -u nobody:nogroup -c "$T/u.yaml" -p "unix:$T/u.sock" -P "$T/u.pid" \
         2>>"$T/daemon-u.log" &
     dpid=$!
     i=0
