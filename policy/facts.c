@@ -296,6 +296,59 @@ build_cert_sendmail(struct policy_facts *f, const struct policy_macros *m)
     return 0;
 }
 
+/* Bring "35:56:96:FC:..." to "355696fc..." when it is a SHA-256; anything else
+ * leaves *out NULL with a note, since a pin must never match a guess. */
+static int
+build_fingerprint(struct policy_facts *f, const char *what, const char *raw, char **out)
+{
+    size_t len = strlen(raw), n = 0;
+    char *hex;
+
+    if (len == 0)
+        return 0;
+    if ((hex = malloc(len + 1)) == NULL)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)raw[i];
+        if (c == ':' && n > 0 && n % 2 == 0 && i + 1 < len && raw[i + 1] != ':')
+            continue;
+        if (!isxdigit(c)) {
+            free(hex);
+            return add_note(f, "%s \"%.*s\" is not hex bytes separated by colons", what,
+                            NOTE_VALUE_MAX, raw);
+        }
+        hex[n++] = (char)tolower(c);
+    }
+    hex[n] = '\0';
+    if (n != 64) {
+        free(hex);
+        return add_note(f, "%s has %zu hex digits, a SHA-256 has 64 (%s); set the MTA's "
+                        "fingerprint digest to sha256", what, n,
+                        n == 32 ? "this is MD5" : n == 40 ? "this is SHA-1" : "unknown digest");
+    }
+    *out = hex;
+    return 0;
+}
+
+static int
+build_fingerprints(struct policy_facts *f, const struct policy_macros *m)
+{
+    if (m->cert_fp != NULL) {
+        /* The fingerprint is sent for every presented certificate, verified or not,
+         * and "" for none: the one fact that tells "untrusted" from "absent". */
+        if (*m->cert_fp == '\0' && f->cert_presented == POLICY_TRI_UNKNOWN)
+            f->cert_presented = POLICY_TRI_NO;
+        else if (*m->cert_fp != '\0')
+            f->cert_presented = POLICY_TRI_YES;
+        if (build_fingerprint(f, "certificate fingerprint", m->cert_fp, &f->cert_sha256) < 0)
+            return -1;
+    }
+    if (m->pubkey_fp != NULL &&
+        build_fingerprint(f, "public key fingerprint", m->pubkey_fp, &f->pubkey_sha256) < 0)
+        return -1;
+    return 0;
+}
+
 int
 policy_facts_build(struct policy_facts *f, const struct policy_macros *m)
 {
@@ -307,6 +360,8 @@ policy_facts_build(struct policy_facts *f, const struct policy_macros *m)
     if (build_client(f, m) < 0 || build_sender(f, m->sender) < 0 || build_cipher(f, m) < 0)
         goto fail;
     if (f->mta == POLICY_MTA_SENDMAIL ? build_cert_sendmail(f, m) < 0 : build_cert_postfix(f, m) < 0)
+        goto fail;
+    if (build_fingerprints(f, m) < 0)
         goto fail;
     return 0;
 fail:
@@ -332,6 +387,8 @@ policy_facts_free(struct policy_facts *f)
     free(f->issuer_cn);
     free(f->issuer_dn);
     free(f->verify);
+    free(f->cert_sha256);
+    free(f->pubkey_sha256);
     for (size_t i = 0; i < f->nnotes; i++)
         free(f->notes[i]);
     memset(f, 0, sizeof(*f));

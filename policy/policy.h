@@ -116,6 +116,13 @@ struct policy_macros {
     const char *cert_subject;
     const char *cert_issuer;
     const char *verify;
+    /* The certificate's fingerprint as the MTA gives it: Sendmail's {cert_fp}
+     * (CertFingerprintAlgorithm) or {cert_md5}, or Postfix's ccert_fingerprint from
+     * policy delegation. Hex bytes with colons, any case; the digest is told by
+     * length. Unlike {cert_subject} on Postfix, it is sent for certificates that
+     * did not verify. NULL = not given, "" = given: no certificate. */
+    const char *cert_fp;
+    const char *pubkey_fp;        /* ccert_pubkey_fingerprint (SPKI); Postfix only */
 };
 
 /* The normalised session record. Strings are owned by the record, NUL-terminated,
@@ -148,6 +155,11 @@ struct policy_facts {
     char *issuer_cn;
     char *issuer_dn;              /* canonical; NULL when the MTA gives no DN */
     char *verify;                 /* raw {verify}, or NULL */
+    /* SHA-256 of the DER certificate and of its SubjectPublicKeyInfo: 64 lower-case
+     * hex digits without colons. NULL when the MTA gave none, or gave another
+     * digest (a note says which). */
+    char *cert_sha256;
+    char *pubkey_sha256;
 
     /* Problems met while normalising (bad xtext, unparsable DN, unknown cipher...):
      * not fatal, they become reasons when a requirement needs the value. */

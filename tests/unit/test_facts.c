@@ -211,6 +211,59 @@ run_row(void **state)
     policy_facts_free(&f);
 }
 
+/* Fingerprints: the format Postfix and Sendmail send (FACTS 11.2, 13), what each
+ * tells about a presented certificate, and the digests a pin must never trust. */
+#define FP_UC "35:56:96:FC:0A:1B:2C:3D:4E:5F:60:71:82:93:A4:B5:C6:D7:E8:F9:00:11:22:33:44:55:66:77:88:99:23:08"
+#define FP_LC "355696fc0a1b2c3d4e5f60718293a4b5c6d7e8f90011223344556677889923" "08"
+#define FP_MD5 "68:BA:7F:72:7D:CF:74:2C:37:56:9C:4E:91:AC:13:01"
+
+struct fp_row {
+    const char *name;
+    struct policy_macros m;
+    int presented, verified;
+    const char *cert_sha256, *pubkey_sha256;
+    size_t notes;
+};
+
+static const struct fp_row fp_rows[] = {
+    { "postfix delegation: untrusted certificate is presented, not verified",
+      { .mta = PF, .tls_version = "TLSv1.3", .cert_fp = FP_UC, .pubkey_fp = FP_UC },
+      YES, NO, FP_LC, FP_LC, 0 },
+    { "postfix delegation: empty fingerprint means no certificate",
+      { .mta = PF, .tls_version = "TLSv1.3", .cert_fp = "", .pubkey_fp = "" },
+      NO, NO, NOPE, NOPE, 0 },
+    { "postfix delegation: verified certificate keeps verified",
+      { .mta = PF, .tls_version = "TLSv1.3", .cert_subject = "mail.partner-a.test",
+        .cert_fp = FP_UC }, YES, YES, FP_LC, NOPE, 0 },
+    { "postfix without delegation: untrusted and absent stay unknown",
+      { .mta = PF, .tls_version = "TLSv1.3" }, UNK, NO, NOPE, NOPE, 0 },
+    { "sendmail {cert_fp} lower case without colons is accepted",
+      { .mta = SM, .tls_version = "TLSv1.3", .verify = "FAIL", .cert_subject = "/CN=x",
+        .cert_fp = FP_LC }, YES, NO, FP_LC, NOPE, 0 },
+    { "md5 fingerprint is noted, never used",
+      { .mta = SM, .tls_version = "TLSv1.3", .verify = "OK", .cert_subject = "/CN=x",
+        .cert_fp = FP_MD5 }, YES, YES, NOPE, NOPE, 1 },
+    { "fingerprint with a stray byte is noted",
+      { .mta = PF, .tls_version = "TLSv1.3", .cert_fp = "35:56:ZZ" }, YES, NO, NOPE, NOPE, 1 },
+    { "fingerprint with doubled colons is noted",
+      { .mta = PF, .tls_version = "TLSv1.3", .cert_fp = "35::56" }, YES, NO, NOPE, NOPE, 1 },
+};
+
+static void
+run_fp_row(void **state)
+{
+    const struct fp_row *w = *state;
+    struct policy_facts f;
+
+    assert_int_equal(policy_facts_build(&f, &w->m), 0);
+    assert_int_equal(f.cert_presented, w->presented);
+    assert_int_equal(f.cert_verified, w->verified);
+    check_str("cert_sha256", w->cert_sha256, f.cert_sha256);
+    check_str("pubkey_sha256", w->pubkey_sha256, f.pubkey_sha256);
+    assert_int_equal(f.nnotes, w->notes);
+    policy_facts_free(&f);
+}
+
 /* A 64 KiB macro of every byte value but NUL must neither crash nor be truncated. */
 static void
 oversized_macros(void **state)
@@ -269,6 +322,7 @@ main(void)
     struct table_tests tt = { 0 };
 
     TABLE_TEST_ROWS(&tt, rows, name, run_row);
+    TABLE_TEST_ROWS(&tt, fp_rows, name, run_fp_row);
     TABLE_TEST_FN(&tt, oversized_macros);
     TABLE_TEST_FN(&tt, empty_macros);
     return table_test_run(&tt, "facts", NULL, NULL);
