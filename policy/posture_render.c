@@ -413,6 +413,16 @@ posture_render_jrcpt(struct json_write *j, const struct posture_rcpt *pr)
     json_write_object_end(j);
 }
 
+static void
+posture_render_time(char *ts, size_t n, long long now)
+{
+    time_t t = (time_t)now;
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(ts, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(ts, n, "%lld", now);
+}
+
 void
 posture_render_json(struct strbuf *out, const struct posture_msg *m, long long now)
 {
@@ -421,16 +431,18 @@ posture_render_json(struct strbuf *out, const struct posture_msg *m, long long n
     bool tls = f != NULL && f->tls;
     struct json_write j;
     const char *text;
-    time_t t = (time_t)now;
-    struct tm tm;
     char ts[32];
     size_t i, len;
 
-    if (gmtime_r(&t, &tm) == NULL || strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(ts, sizeof ts, "%lld", now);
+    posture_render_time(ts, sizeof ts, now);
     json_write_init(&j);
     json_write_object_begin(&j);
+    json_write_kv_int(&j, "schema", POSTURE_JSON_SCHEMA);
     posture_render_jstr(&j, "time", ts);
+    if (m->host != NULL)
+        posture_render_jstr(&j, "host", m->host);
+    if (m->policy != NULL)
+        posture_render_jstr(&j, "policy", m->policy);
     posture_render_jstr(&j, "queue_id", m->queue_id);
     json_write_kv_bool(&j, "delivered", m->delivered);
     posture_render_jstr(&j, "connector", r != NULL ? r->connector : NULL);
@@ -461,6 +473,35 @@ posture_render_json(struct strbuf *out, const struct posture_msg *m, long long n
     for (i = 0; i < m->nrcpts; i++)
         posture_render_jrcpt(&j, &m->rcpts[i]);
     json_write_array_end(&j);
+    if (m->prev != NULL)
+        posture_render_jstr(&j, "prev", m->prev);
+    json_write_object_end(&j);
+    if ((text = json_write_finish(&j, &len)) == NULL)
+        out->oom = true;
+    else {
+        strbuf_putn(out, text, len);
+        strbuf_putc(out, '\n');
+    }
+    json_write_free(&j);
+}
+
+void
+posture_render_link(struct strbuf *out, long long now, const char *host, const char *prev)
+{
+    struct json_write j;
+    const char *text;
+    char ts[32];
+    size_t len;
+
+    posture_render_time(ts, sizeof ts, now);
+    json_write_init(&j);
+    json_write_object_begin(&j);
+    json_write_kv_int(&j, "schema", POSTURE_JSON_SCHEMA);
+    posture_render_jstr(&j, "type", "link");
+    posture_render_jstr(&j, "time", ts);
+    if (host != NULL)
+        posture_render_jstr(&j, "host", host);
+    posture_render_jstr(&j, "prev", prev);
     json_write_object_end(&j);
     if ((text = json_write_finish(&j, &len)) == NULL)
         out->oom = true;
