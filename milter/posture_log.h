@@ -3,9 +3,11 @@
  * lines, the JSON posture log file, and posture_log_msg, the general logger of
  * every milter/ file. The text itself comes from policy/posture_render.h.
  * Never: formats a posture field, calls libmilter, or decides policy.
- * Diagnostics: a line that cannot be built (out of memory) or written (short
- * write to the JSON log) is reported through syslog(3) directly; a JSON log
- * that cannot be opened, or breaks an ownership rule, is the caller's to report.
+ * Diagnostics: a syslog line that cannot be built (out of memory) is reported
+ * through syslog(3) directly; a JSON record that cannot be built or written is
+ * logged at most once a minute with the count of the others (and the caller
+ * applies settings.on_log_error); a JSON log that cannot be opened, or breaks
+ * an ownership rule, is the caller's to report.
  */
 #ifndef MILTER_POSTURE_LOG_H
 #define MILTER_POSTURE_LOG_H

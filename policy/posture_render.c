@@ -413,6 +413,23 @@ posture_render_jrcpt(struct json_write *j, const struct posture_rcpt *pr)
     json_write_object_end(j);
 }
 
+/* Close the record and append it to out as one line. */
+static void
+posture_render_jline(struct strbuf *out, struct json_write *j)
+{
+    const char *text;
+    size_t len;
+
+    json_write_object_end(j);
+    if ((text = json_write_finish(j, &len)) == NULL)
+        out->oom = true;
+    else {
+        strbuf_putn(out, text, len);
+        strbuf_putc(out, '\n');
+    }
+    json_write_free(j);
+}
+
 static void
 posture_render_time(char *ts, size_t n, long long now)
 {
@@ -430,9 +447,8 @@ posture_render_json(struct strbuf *out, const struct posture_msg *m, long long n
     const struct policy_result *r = m->summary;
     bool tls = f != NULL && f->tls;
     struct json_write j;
-    const char *text;
     char ts[32];
-    size_t i, len;
+    size_t i;
 
     posture_render_time(ts, sizeof ts, now);
     json_write_init(&j);
@@ -475,23 +491,14 @@ posture_render_json(struct strbuf *out, const struct posture_msg *m, long long n
     json_write_array_end(&j);
     if (m->prev != NULL)
         posture_render_jstr(&j, "prev", m->prev);
-    json_write_object_end(&j);
-    if ((text = json_write_finish(&j, &len)) == NULL)
-        out->oom = true;
-    else {
-        strbuf_putn(out, text, len);
-        strbuf_putc(out, '\n');
-    }
-    json_write_free(&j);
+    posture_render_jline(out, &j);
 }
 
 void
 posture_render_link(struct strbuf *out, long long now, const char *host, const char *prev)
 {
     struct json_write j;
-    const char *text;
     char ts[32];
-    size_t len;
 
     posture_render_time(ts, sizeof ts, now);
     json_write_init(&j);
@@ -502,12 +509,5 @@ posture_render_link(struct strbuf *out, long long now, const char *host, const c
     if (host != NULL)
         posture_render_jstr(&j, "host", host);
     posture_render_jstr(&j, "prev", prev);
-    json_write_object_end(&j);
-    if ((text = json_write_finish(&j, &len)) == NULL)
-        out->oom = true;
-    else {
-        strbuf_putn(out, text, len);
-        strbuf_putc(out, '\n');
-    }
-    json_write_free(&j);
+    posture_render_jline(out, &j);
 }
