@@ -255,4 +255,20 @@ else
     stop_daemon
 fi
 
+# ------------------------------------------------------------ default host
+mkdir -p "$T/plain"
+policy "$T/plain.yaml" "$T/plain/posture.jsonl" ""
+sed -i '/^  hostname: /d' "$T/plain.yaml"
+start_daemon "$T/plain.yaml" || echo "# start failed: $(cat "$T/daemon.log")"
+got=$(send 1)
+stop_daemon
+python3 - "$T/plain/posture.jsonl" "$(hostname)" > "$T/host.out" 2>&1 <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(recs) == 1 and recs[0]["host"] == sys.argv[2], (recs, sys.argv[2])
+assert "prev" not in recs[0], "no chain unless asked for"
+PY
+ok "without settings.hostname the record names the system's host name, and no chain" $? \
+    "eom answers: $got; $(cat "$T/host.out")"
+
 echo "1..$n"
