@@ -144,8 +144,9 @@ posture_log_json_put(int fd, const char *s, size_t len)
 
     if (n >= 0 && (size_t)n == len)
         return 0;
-    if (n > 0) {
-        if (end >= 0)
+    if (n >= 0) {
+        /* short: the kernel took what fitted and says why only on a retry */
+        if (n > 0 && end >= 0)
             (void)ftruncate(fd, end);
         e = ENOSPC;
     }

@@ -19,16 +19,16 @@
 #include "report.h"
 #include "verify_log.h"
 
-enum { VL_INTACT = 0, VL_BROKEN = 1, VL_FAIL = 2 };
+enum { VERIFY_LOG_INTACT = 0, VERIFY_LOG_BROKEN = 1, VERIFY_LOG_FAIL = 2 };
 
 /* One line as the chain sees it: its hash, its "prev" and whether it is a link. */
-struct vl_line {
+struct verify_log_line {
     char hash[LINE_HASH_HEX + 1];
     char prev[LINE_HASH_HEX + 1];  /* "" when absent or not a chain value */
     bool link, json;
 };
 
-struct vl_state {
+struct verify_log_state {
     const char *progname;
     char last[LINE_HASH_HEX + 1];  /* hash of the line before; "" at the start */
     const char *last_file;
@@ -39,7 +39,7 @@ struct vl_state {
 
 /* A chain value: 64 lower-case hex digits, or "genesis". */
 static bool
-vl_is_chain_value(const char *s)
+verify_log_is_chain_value(const char *s)
 {
     size_t i;
 
@@ -54,7 +54,7 @@ vl_is_chain_value(const char *s)
 }
 
 static int
-vl_read(const char *line, size_t len, struct vl_line *v)
+verify_log_read(const char *line, size_t len, struct verify_log_line *v)
 {
     static const char *prev_path[] = { "prev", NULL };
     static const char *type_path[] = { "type", NULL };
@@ -70,7 +70,7 @@ vl_read(const char *line, size_t len, struct vl_line *v)
     if (YAJL_IS_OBJECT(root)) {
         v->json = true;
         x = yajl_tree_get(root, prev_path, yajl_t_string);
-        if ((s = YAJL_GET_STRING(x)) != NULL && vl_is_chain_value(s))
+        if ((s = YAJL_GET_STRING(x)) != NULL && verify_log_is_chain_value(s))
             snprintf(v->prev, sizeof v->prev, "%s", s);
         x = yajl_tree_get(root, type_path, yajl_t_string);
         v->link = (s = YAJL_GET_STRING(x)) != NULL && strcmp(s, "link") == 0;
@@ -81,7 +81,7 @@ vl_read(const char *line, size_t len, struct vl_line *v)
 
 /* "FILE:LINE: " on stdout, the name escaped. */
 static void
-vl_where(const char *file, unsigned long long lineno)
+verify_log_where(const char *file, unsigned long long lineno)
 {
     report_esc_term(stdout, file);
     printf(":%llu: ", lineno);
@@ -90,10 +90,10 @@ vl_where(const char *file, unsigned long long lineno)
 /* The first break, at line lineno of file (v is that line, next the one after
  * it when there is one): which words fit. */
 static void
-vl_broken(struct vl_state *s, const char *file, unsigned long long lineno,
-          const struct vl_line *v, const struct vl_line *next)
+verify_log_broken(struct verify_log_state *s, const char *file, unsigned long long lineno,
+          const struct verify_log_line *v, const struct verify_log_line *next)
 {
-    vl_where(file, lineno);
+    verify_log_where(file, lineno);
     if (!v->json)
         printf("not a JSON record: this line was altered or cut short\n");
     else if (v->prev[0] == '\0')
@@ -116,26 +116,27 @@ vl_broken(struct vl_state *s, const char *file, unsigned long long lineno,
     }
 }
 
-/* One file; VL_INTACT to go on, VL_BROKEN after naming the break, VL_FAIL. */
+/* One file: VERIFY_LOG_INTACT to go on, VERIFY_LOG_BROKEN after naming the
+ * break, or VERIFY_LOG_FAIL. */
 static int
-vl_file(struct vl_state *s, const char *path)
+verify_log_file(struct verify_log_state *s, const char *path)
 {
     const char *name = strcmp(path, "-") == 0 ? "(stdin)" : path;
     char err[200];
     struct report_input *in;
-    struct vl_line cur, next;
+    struct verify_log_line cur, next;
     const char *line;
     unsigned long long lineno = 0;
     uint64_t no;
     size_t len;
     bool huge, have_next = false;
-    int rc = VL_INTACT;
+    int rc = VERIFY_LOG_INTACT;
 
     if ((in = report_input_open(path, err, sizeof err)) == NULL) {
         fprintf(stderr, "%s verify-log: ", s->progname);
         report_esc_term(stderr, name);
         fprintf(stderr, ": %s\n", err);
-        return VL_FAIL;
+        return VERIFY_LOG_FAIL;
     }
     s->files++;
     for (;;) {
@@ -143,12 +144,12 @@ vl_file(struct vl_state *s, const char *path)
             break;
         lineno = no;
         if (huge) {
-            vl_where(name, lineno);
+            verify_log_where(name, lineno);
             printf("a line longer than %d bytes: it cannot be checked\n", REPORT_MAX_LINE);
-            rc = VL_BROKEN;
+            rc = VERIFY_LOG_BROKEN;
             break;
         }
-        if (vl_read(line, len, &cur) != 0)
+        if (verify_log_read(line, len, &cur) != 0)
             goto oom;
         s->lines++;
         if (cur.link)
@@ -159,16 +160,16 @@ vl_file(struct vl_state *s, const char *path)
                                : strcmp(cur.prev, s->last) != 0) {
             /* one line more tells a swap from a removal */
             if ((line = report_input_line(in, &len, &no, &huge)) != NULL && !huge) {
-                if (vl_read(line, len, &next) != 0)
+                if (verify_log_read(line, len, &next) != 0)
                     goto oom;
                 have_next = true;
             }
-            vl_broken(s, name, lineno, &cur, have_next ? &next : NULL);
-            rc = VL_BROKEN;
+            verify_log_broken(s, name, lineno, &cur, have_next ? &next : NULL);
+            rc = VERIFY_LOG_BROKEN;
             break;
         }
         if (s->last[0] == '\0' && !cur.link) {
-            vl_where(name, lineno);
+            verify_log_where(name, lineno);
             printf("note: the chain starts with a record, not a link line: the lines "
                    "before it are not in the files given\n");
         }
@@ -176,25 +177,25 @@ vl_file(struct vl_state *s, const char *path)
         s->last_file = name;
         s->last_lineno = lineno;
     }
-    if (rc == VL_INTACT && report_input_error(in) != NULL) {
-        vl_where(name, lineno + 1);
+    if (rc == VERIFY_LOG_INTACT && report_input_error(in) != NULL) {
+        verify_log_where(name, lineno + 1);
         printf("the file cannot be read to its end (%s): its tail is missing\n",
                report_input_error(in));
-        rc = VL_BROKEN;
+        rc = VERIFY_LOG_BROKEN;
     }
     report_input_close(in);
     return rc;
 oom:
     report_input_close(in);
     fprintf(stderr, "%s verify-log: out of memory\n", s->progname);
-    return VL_FAIL;
+    return VERIFY_LOG_FAIL;
 }
 
 int
 verify_log_main(const char *progname, int argc, char **argv)
 {
-    struct vl_state s;
-    int i, rc = VL_INTACT, first = 0;
+    struct verify_log_state s;
+    int i, rc = VERIFY_LOG_INTACT, first = 0;
 
     memset(&s, 0, sizeof s);
     s.progname = progname;
@@ -202,21 +203,21 @@ verify_log_main(const char *progname, int argc, char **argv)
         printf("usage: %s verify-log FILE...\n"
                "FILE: JSON posture logs written with settings.log_json_chain, oldest first;\n"
                "plain or gzip; - reads stdin. Exit 0 intact, 1 broken, 2 error.\n", progname);
-        return VL_INTACT;
+        return VERIFY_LOG_INTACT;
     }
     if (argc > 0 && strcmp(argv[0], "--") == 0)
         first = 1;
     if (argc - first < 1) {
         fprintf(stderr, "%s verify-log: expected one or more FILE (oldest first)\n", progname);
-        return VL_FAIL;
+        return VERIFY_LOG_FAIL;
     }
-    for (i = first; i < argc && rc == VL_INTACT; i++)
-        rc = vl_file(&s, argv[i]);
-    if (rc == VL_INTACT && s.lines == 0) {
+    for (i = first; i < argc && rc == VERIFY_LOG_INTACT; i++)
+        rc = verify_log_file(&s, argv[i]);
+    if (rc == VERIFY_LOG_INTACT && s.lines == 0) {
         printf("no lines: nothing to verify\n");
-        return VL_BROKEN;
+        return VERIFY_LOG_BROKEN;
     }
-    if (rc == VL_INTACT)
+    if (rc == VERIFY_LOG_INTACT)
         printf("hash chain intact: %llu lines (%llu link lines) in %zu file%s\n",
                s.lines, s.links, s.files, s.files == 1 ? "" : "s");
     return rc;

@@ -175,6 +175,19 @@ sed '3d' "$T/logs/posture.jsonl" > "$T/removed.jsonl"
 out=$("$TP" verify-log "$T/logs/posture.jsonl.1" "$T/removed.jsonl" 2>&1); r=$?
 [ $r -eq 1 ] && printf '%s' "$out" | grep -q "removed.jsonl:3: the chain breaks: line 2"
 ok "verify-log: a line removed from the daemon's file is named" $? "exit $r: $out"
+sed '3s/"verdict":"[a-z]*"/"verdict":"fail"/' "$T/logs/posture.jsonl" > "$T/edited.jsonl"
+out=$("$TP" verify-log "$T/edited.jsonl" 2>&1); r=$?
+[ $r -eq 1 ] && printf '%s' "$out" | grep -q "edited.jsonl:4: the chain breaks: line 3 was altered"
+ok "verify-log: an edited line of the daemon's file is named" $? "exit $r: $out"
+awk 'NR == 2 { held = $0; next } { print } NR == 3 { print held }' "$T/logs/posture.jsonl" \
+    > "$T/swapped.jsonl"
+out=$("$TP" verify-log "$T/swapped.jsonl" 2>&1); r=$?
+[ $r -eq 1 ] && printf '%s' "$out" | grep -q "swapped.jsonl:2: reordered"
+ok "verify-log: two swapped lines of the daemon's file are named" $? "exit $r: $out"
+head -c -30 "$T/logs/posture.jsonl" > "$T/cuttail.jsonl"
+out=$("$TP" verify-log "$T/cuttail.jsonl" 2>&1); r=$?
+[ $r -eq 1 ] && printf '%s' "$out" | grep -q "cuttail.jsonl:8: not a JSON record"
+ok "verify-log: the daemon's file with its tail cut short" $? "exit $r: $out"
 sed '$d' "$T/logs/posture.jsonl.1" > "$T/cut.jsonl"
 out=$("$TP" verify-log "$T/cut.jsonl" "$T/logs/posture.jsonl" 2>&1); r=$?
 [ $r -eq 1 ] && printf '%s' "$out" | grep -q "posture.jsonl:1: the chain breaks: the last line of"
