@@ -356,7 +356,7 @@ posture_log_json_tail(int fd, off_t size, char out[LINE_HASH_HEX + 1], bool *par
     for (pos = end; pos > 0 && start == 0;) {
         size_t want = pos > (off_t)sizeof blk ? sizeof blk : (size_t)pos;
 
-        if ((n = pread(fd, blk, want, pos - (off_t)want)) != (ssize_t)want)
+        if (pread(fd, blk, want, pos - (off_t)want) != (ssize_t)want)
             return -1;
         for (size_t k = want; k > 0; k--)
             if (blk[k - 1] == '\n') {

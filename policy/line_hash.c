@@ -39,7 +39,8 @@ line_hash_end(struct line_hash *h, char out[LINE_HASH_HEX + 1])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0, i;
+    unsigned len = 0;
+    size_t i;
     int rc = -1;
 
     out[0] = '\0';
