@@ -87,6 +87,8 @@ EOF
 }
 
 start_daemon() {   # start_daemon CONF
+    # every daemon's stderr is kept for the sanitizer check at the end
+    [ -f "$T/daemon.log" ] && cat "$T/daemon.log" >> "$T/daemons.log"
     : > "$T/daemon.log"
     "$DAEMON" -f $ROOTFLAG -c "$1" -p "unix:$T/m.sock" -P "$T/pid" 2>>"$T/daemon.log" &
     dpid=$!
@@ -283,5 +285,10 @@ assert "prev" not in recs[0], "no chain unless asked for"
 PY
 ok "without settings.hostname the record names the system's host name, and no chain" $? \
     "eom answers: $got; $(cat "$T/host.out")"
+
+cat "$T/daemon.log" >> "$T/daemons.log"
+! grep -Eq "AddressSanitizer|LeakSanitizer|runtime error:" "$T/daemons.log"
+ok "no sanitizer report from any daemon started here (under --enable-sanitizers)" $? \
+    "$(grep -E -A5 "AddressSanitizer|LeakSanitizer|runtime error:" "$T/daemons.log" | head -20)"
 
 echo "1..$n"
