@@ -11,7 +11,9 @@ dist_examples_DATA = \
 	contrib/postfix-main.cf \
 	contrib/sendmail.mc \
 	contrib/logrotate \
-	contrib/milter-tlspolicy.default
+	contrib/milter-tlspolicy.default \
+	contrib/rsyslog-posture-sender.conf \
+	contrib/rsyslog-posture-central.conf
 
 # The unit names the daemon, its file and /etc/default file by installed paths.
 if HAVE_SYSTEMD

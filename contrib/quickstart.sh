@@ -32,7 +32,7 @@ DEMO_PKGS=(build-essential autoconf automake pkg-config libmilter-dev libssl-dev
            postfix swaks libnet-ssleay-perl iproute2)
 # The Sendmail rig unpacks sendmail-bin without installing it: its libraries are named here.
 SENDMAIL_LIBS=(libwrap0 libldap-2.5-0 liblockfile1 libsasl2-2 libnsl2 libdb5.3)
-TEST_PKGS=(libcmocka-dev miltertest python3 m4 valgrind chromium jq time "${SENDMAIL_LIBS[@]}")
+TEST_PKGS=(libcmocka-dev miltertest python3 m4 valgrind chromium jq time rsyslog "${SENDMAIL_LIBS[@]}")
 
 install_deps() {
     local pkgs=("${DEMO_PKGS[@]}")
@@ -91,6 +91,8 @@ check_features() {
     need "jq (the report benchmark's side-by-side)" jq command -v jq
     need "/usr/bin/time (the report benchmark's figures)" time test -x /usr/bin/time
     need "taskset (one core for the report benchmark)" util-linux command -v taskset
+    need "rsyslogd with imfile and imtcp (the many-hosts recipe's test)" rsyslog \
+        sh -c 'command -v rsyslogd && ls /usr/lib/*/rsyslog/imfile.so /usr/lib/*/rsyslog/imtcp.so'
     need "unshare and nsenter" util-linux sh -c 'command -v unshare && command -v nsenter'
     unshare --net --uts --mount true 2>/dev/null ||
         die "missing: network namespaces (unshare --net --uts --mount fails here; the Sendmail rig needs CAP_SYS_ADMIN)"

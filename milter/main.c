@@ -596,7 +596,7 @@ main(int argc, char **argv)
         int jrc;
 
         strbuf_init(&why);
-        jrc = posture_log_json_open(policy_settings(p)->log_json, &why);
+        jrc = posture_log_json_open(policy_settings(p), &why);
         if (jrc != 0)
             syslog(LOG_ERR, "%s: not starting", why.oom ? "cannot open the JSON posture log"
                                                          : strbuf_str(&why));

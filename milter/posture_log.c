@@ -2,13 +2,15 @@
  * posture_log.c -- the daemon's sinks for what it says about a message: the
  * syslog lines (through logq's writer thread), the JSON posture log file, and
  * the general logger every milter/ file uses (posture_log_msg).
- * Owns: the JSON log file descriptor, the rules a JSON log file must meet, and
+ * Owns: the JSON log file descriptor, the rules a JSON log file must meet, the
+ * hash chain's last link, the once-a-minute report of records not written, and
  * the -v switch. Never: formats a posture field itself (policy/posture_render.c
  * does), calls libmilter, decides policy, writes a JSON line in more than one
  * write(2), follows a symbolic link or blocks on a FIFO to reach the JSON log.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "esc.h"
+#include "line_hash.h"
 #include "logq.h"
 #include "posture.h"
 #include "posture_log.h"
@@ -38,6 +41,19 @@ static atomic_bool posture_verbose;
  * thread open, one at a time. */
 static atomic_int posture_json_fd = -1;
 static int posture_json_slot = -1;
+
+/* One writer at a time: a chained line names the line written just before it,
+ * and a line cut short by a full disk is cut off again before the next one.
+ * Also held by the opener, so a link line goes in between two records, never
+ * inside the chain of another. */
+static pthread_mutex_t posture_json_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool posture_json_chain;                       /* under mu */
+static char posture_json_last[LINE_HASH_HEX + 1];     /* under mu; "" none yet */
+static char posture_json_host[256];                   /* the system's name */
+/* Records not written, reported once a minute (under mu). */
+static struct timespec posture_json_err_at;
+static unsigned long posture_json_err_quiet, posture_json_err_total;
+#define POSTURE_JSON_ERR_EVERY 60
 
 void
 posture_log_set_verbose(bool on)
@@ -93,21 +109,52 @@ posture_log_msg(int prio, const char *fmt, ...)
     strbuf_free(&b);
 }
 
+/* A record that was not written, under mu: the first of each minute is
+ * logged with the count of those kept quiet since, so a full disk at a
+ * thousand messages a minute is one line a minute, not a thousand. */
 static void
-posture_log_json_write(const struct strbuf *line)
+posture_log_json_failed(const char *qid, const char *what, int err)
 {
-    int fd = atomic_load(&posture_json_fd);
-    ssize_t n;
+    struct timespec now;
 
-    if (fd >= 0) {
-        n = write(fd, line->s, line->len);
-        if (n < 0 || (size_t)n != line->len)
-            syslog(LOG_MAIL | LOG_ERR, "JSON posture log: short write (%zd of %zu bytes): %m",
-                   n, line->len);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    posture_json_err_total++;
+    if (posture_json_err_total > 1 && now.tv_sec - posture_json_err_at.tv_sec
+                                      < POSTURE_JSON_ERR_EVERY) {
+        posture_json_err_quiet++;
+        return;
     }
+    posture_log_msg(LOG_ERR, "%s: JSON posture log: record not written (%s: %s); "
+                    "%lu more not written in the last minute, %lu since the first failure",
+                    posture_qid(qid), what, strerror(err), posture_json_err_quiet,
+                    posture_json_err_total);
+    posture_json_err_at = now;
+    posture_json_err_quiet = 0;
 }
 
-void
+/* Write one whole line, under mu; 0, or -1 with errno. A short write (the
+ * disk filled in the middle) is cut off again, so the next record starts on
+ * a line of its own and the file holds no half record. */
+static int
+posture_log_json_put(int fd, const char *s, size_t len)
+{
+    off_t end = lseek(fd, 0, SEEK_END);
+    ssize_t n = write(fd, s, len);
+    int e = errno;
+
+    if (n >= 0 && (size_t)n == len)
+        return 0;
+    if (n >= 0) {
+        /* short: the kernel took what fitted and says why only on a retry */
+        if (n > 0 && end >= 0)
+            (void)ftruncate(fd, end);
+        e = ENOSPC;
+    }
+    errno = e;
+    return -1;
+}
+
+int
 posture_log_message(const struct posture_msg *m)
 {
     struct strbuf b;
@@ -120,24 +167,48 @@ posture_log_message(const struct posture_msg *m)
     else
         logq_line(LOG_INFO, strbuf_str(&b));
     strbuf_free(&b);
-    posture_log_json_line(m);
+    return posture_log_json_line(m);
 }
 
-void
+int
 posture_log_json_line(const struct posture_msg *m)
 {
+    struct posture_msg mm;
     struct strbuf b;
+    int fd, rc = 0;
 
     if (!m->json)
-        return;
+        return 0;
+    mm = *m;
+    if (mm.host == NULL)
+        mm.host = posture_json_host[0] != '\0' ? posture_json_host : NULL;
     strbuf_init(&b);
-    posture_render_json(&b, m, (long long)time(NULL));
-    if (b.oom)
-        syslog(LOG_MAIL | LOG_ERR, "%s: out of memory formatting the JSON posture line",
-               posture_qid(m->queue_id));
-    else
-        posture_log_json_write(&b);
+    pthread_mutex_lock(&posture_json_mu);
+    if ((fd = atomic_load(&posture_json_fd)) < 0)
+        goto out;                       /* disabled since the session looked */
+    if (posture_json_chain)
+        mm.prev = posture_json_last[0] != '\0' ? posture_json_last : LINE_HASH_GENESIS;
+    posture_render_json(&b, &mm, (long long)time(NULL));
+    if (b.oom) {
+        posture_log_json_failed(m->queue_id, "formatting", ENOMEM);
+        rc = -1;
+    } else if (posture_log_json_put(fd, b.s, b.len) != 0) {
+        posture_log_json_failed(m->queue_id, "writing", errno);
+        rc = -1;
+    } else {
+        if (posture_json_chain && line_hash(b.s, b.len - 1, posture_json_last) != 0)
+            posture_json_last[0] = '\0';
+        if (posture_json_err_total > 0) {
+            posture_log_msg(LOG_NOTICE, "%s: JSON posture log: written again; %lu records "
+                            "were not written", posture_qid(m->queue_id),
+                            posture_json_err_total);
+            posture_json_err_total = posture_json_err_quiet = 0;
+        }
+    }
+out:
+    pthread_mutex_unlock(&posture_json_mu);
     strbuf_free(&b);
+    return rc;
 }
 
 void
@@ -238,7 +309,8 @@ posture_log_json_open_checked(const char *path, struct strbuf *why)
     struct stat st;
     int fd;
 
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+    /* read too: the hash chain continues from the last line already there */
+    fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
                     O_NOCTTY, 0640);
     if (fd < 0) {
         int e = errno;
@@ -264,11 +336,118 @@ fail:
     return -1;
 }
 
-int
-posture_log_json_open(const char *path, struct strbuf *why)
+/* The hash of the last line of the file open on fd (its bytes without the
+ * "\n"), read backwards in blocks so a line of any length costs one block of
+ * memory. *partial: the file does not end in "\n" (a line cut short by a crash),
+ * so the link line must begin with one. 0, or -1 with errno. */
+static int
+posture_log_json_tail(int fd, off_t size, char out[LINE_HASH_HEX + 1], bool *partial)
 {
-    int fd;
+    char blk[4096];
+    off_t end = size, start = 0, pos;
+    struct line_hash *h;
+    ssize_t n;
 
+    if (pread(fd, blk, 1, size - 1) != 1)
+        return -1;
+    *partial = blk[0] != '\n';
+    if (!*partial)
+        end = size - 1;
+    for (pos = end; pos > 0 && start == 0;) {
+        size_t want = pos > (off_t)sizeof blk ? sizeof blk : (size_t)pos;
+
+        if (pread(fd, blk, want, pos - (off_t)want) != (ssize_t)want)
+            return -1;
+        for (size_t k = want; k > 0; k--)
+            if (blk[k - 1] == '\n') {
+                start = pos - (off_t)want + (off_t)k;
+                break;
+            }
+        pos -= (off_t)want;
+    }
+    if ((h = line_hash_begin()) == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (pos = start; pos < end; pos += n) {
+        size_t want = end - pos > (off_t)sizeof blk ? sizeof blk : (size_t)(end - pos);
+
+        if ((n = pread(fd, blk, want, pos)) <= 0) {
+            (void)line_hash_end(h, out);
+            errno = n < 0 ? errno : EIO;
+            return -1;
+        }
+        line_hash_update(h, blk, (size_t)n);
+    }
+    if (line_hash_end(h, out) != 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+/* Under mu, on the newly opened fd: the link line that ties this file to the
+ * chain. It names the last line already in the file; in an empty file (a
+ * rotation) the last line this process wrote anywhere; else "genesis". */
+static int
+posture_log_json_link(int fd, const char *path, const char *host, struct strbuf *why)
+{
+    char tail[LINE_HASH_HEX + 1];
+    bool partial = false;
+    struct stat st;
+    struct strbuf b;
+    const char *prev;
+    int rc;
+
+    if (fstat(fd, &st) != 0) {
+        posture_log_json_why(why, path, "cannot be examined: %s", strerror(errno));
+        return -1;
+    }
+    if (st.st_size > 0) {
+        if (posture_log_json_tail(fd, st.st_size, tail, &partial) != 0) {
+            posture_log_json_why(why, path, "cannot be read back to continue the hash "
+                                 "chain: %s", strerror(errno));
+            return -1;
+        }
+        prev = tail;
+    } else
+        prev = posture_json_last[0] != '\0' ? posture_json_last : LINE_HASH_GENESIS;
+    strbuf_init(&b);
+    if (partial)
+        strbuf_putc(&b, '\n');
+    posture_render_link(&b, (long long)time(NULL), host, prev);
+    if (b.oom) {
+        posture_log_json_why(why, path, "cannot get its link line: out of memory");
+        strbuf_free(&b);
+        return -1;
+    }
+    if ((rc = posture_log_json_put(fd, b.s, b.len)) != 0)
+        posture_log_json_why(why, path, "cannot take the hash chain's link line: %s",
+                             strerror(errno));
+    else if (line_hash(b.s + partial, b.len - 1 - partial, posture_json_last) != 0)
+        posture_json_last[0] = '\0';
+    strbuf_free(&b);
+    return rc;
+}
+
+/* The system's name, for records whose settings name no host. */
+static void
+posture_log_json_default_host(void)
+{
+    if (posture_json_host[0] == '\0'
+        && gethostname(posture_json_host, sizeof posture_json_host - 1) != 0)
+        posture_json_host[0] = '\0';
+    posture_json_host[sizeof posture_json_host - 1] = '\0';
+}
+
+int
+posture_log_json_open(const struct policy_settings *st, struct strbuf *why)
+{
+    const char *path = st != NULL ? st->log_json : NULL;
+    int fd, rc = -1;
+
+    posture_log_json_default_host();
+    pthread_mutex_lock(&posture_json_mu);
     if (path == NULL || path[0] == '\0') {
         /* Disabled: writers stop using it; the slot stays open (on /dev/null) so a
          * writer that loaded it a moment ago still writes somewhere harmless. */
@@ -277,25 +456,38 @@ posture_log_json_open(const char *path, struct strbuf *why)
             (void)dup2(fd, posture_json_slot);
             close(fd);
         }
-        return 0;
+        rc = 0;
+        goto out;
     }
     if ((fd = posture_log_json_open_checked(path, why)) < 0)
-        return -1;
+        goto out;
+    /* the link goes in before the swap: a file that cannot take it is refused
+     * and the previous one stays */
+    if (st->log_json_chain
+        && posture_log_json_link(fd, path, st->hostname != NULL ? st->hostname
+                                 : posture_json_host, why) != 0) {
+        close(fd);
+        goto out;
+    }
     if (posture_json_slot < 0) {
         posture_json_slot = fd;
     } else {
-        int rc = dup3(fd, posture_json_slot, O_CLOEXEC);
+        int drc = dup3(fd, posture_json_slot, O_CLOEXEC);
         int saved = errno;
 
         close(fd);
-        if (rc < 0) {
+        if (drc < 0) {
             posture_log_json_why(why, path, "cannot replace the previous log: %s",
                                  strerror(saved));
-            return -1;
+            goto out;
         }
     }
+    posture_json_chain = st->log_json_chain;
     atomic_store(&posture_json_fd, posture_json_slot);
-    return 0;
+    rc = 0;
+out:
+    pthread_mutex_unlock(&posture_json_mu);
+    return rc;
 }
 
 void

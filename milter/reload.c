@@ -238,7 +238,7 @@ reload_reopen_log(void)
         struct strbuf why;
 
         strbuf_init(&why);
-        if (posture_log_json_open(policy_settings(cur)->log_json, &why) != 0)
+        if (posture_log_json_open(policy_settings(cur), &why) != 0)
             posture_log_msg(LOG_ERR, "%s; keeping the previous JSON posture log",
                             why.oom ? "cannot open the JSON posture log" : strbuf_str(&why));
         strbuf_free(&why);

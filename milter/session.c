@@ -138,7 +138,10 @@ session_end_msg(struct session *s)
     }
     m.queue_id = s->qid;
     m.json = true;
-    posture_log_json_line(&m);
+    m.host = st->hostname;
+    m.policy = policy_hash(s->policy);
+    /* nothing left to refuse: a failure was logged, and that is all */
+    (void)posture_log_json_line(&m);
 out:
     free(pr);
     session_reset_msg(s);
@@ -567,6 +570,8 @@ session_eom(SMFICTX *ctx, struct session *s)
     m.queue_id = qid_raw;
     m.json = st->log_json != NULL && st->log_json[0] != '\0';
     m.delivered = true;
+    m.host = st->hostname;
+    m.policy = policy_hash(s->policy);
     if (s->msg_error) {
         m.error = "internal error earlier in this message; no decision";
         posture_log_message(&m);
@@ -593,7 +598,13 @@ session_eom(SMFICTX *ctx, struct session *s)
         rc = session_fail(ctx, s, 0, "out of memory building the headers");
         goto out;
     }
-    posture_log_message(&m);
+    if (posture_log_message(&m) != 0 && st->on_log_error == POLICY_ON_LOG_ERROR_TEMPFAIL) {
+        /* settings.on_log_error: no mail without its record */
+        (void)smfi_setreply(ctx, "451", "4.3.0", "TLS policy: the audit record of this "
+                            "message cannot be written, try again later");
+        rc = SMFIS_TEMPFAIL;
+        goto out;
+    }
     /* The edits go last: libmilter writes each one to the MTA at once, and
      * sent after the log line they reach it together with the final answer,
      * instead of waking it once more while the line is written. */

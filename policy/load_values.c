@@ -146,6 +146,32 @@ load_parse_on_error(const char *s)
     return -1;
 }
 
+int
+load_parse_on_log_error(const char *s)
+{
+    if (strcmp(s, "tempfail") == 0)
+        return POLICY_ON_LOG_ERROR_TEMPFAIL;
+    if (strcmp(s, "continue") == 0)
+        return POLICY_ON_LOG_ERROR_CONTINUE;
+    return -1;
+}
+
+/* The record's "host" is what a report groups by: a name without spaces or
+ * control bytes keeps reports and csv columns unambiguous. */
+const char *
+load_check_hostname(const char *s)
+{
+    size_t i, n = strlen(s);
+
+    if (n == 0 || n > 253)
+        return "1 to 253 characters";
+    for (i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')
+              || (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-' || s[i] == '_'))
+            return "letters, digits, '.', '-' and '_' only";
+    return NULL;
+}
+
 /* Relative paths in the file are relative to the file, not to wherever the
  * daemon happened to start. */
 char *

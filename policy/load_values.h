@@ -23,6 +23,11 @@ const char *load_check_path(const char *s);
 int load_parse_cert_req(const char *s);
 /* "tempfail", "accept" -> enum policy_on_error, or -1. */
 int load_parse_on_error(const char *s);
+/* settings.on_log_error: tempfail | continue, or -1. */
+int load_parse_on_log_error(const char *s);
+/* settings.hostname: NULL when s is 1 to 253 letters, digits, '.', '-' or '_',
+ * else what was expected. */
+const char *load_check_hostname(const char *s);
 /* The class digit (2..5) of an enhanced status code "X.Y.Z " leading a reply,
  * or -1 when the reply does not start with one. */
 int load_reply_class(const char *s);

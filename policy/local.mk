@@ -23,6 +23,7 @@ policy_libpolicy_a_SOURCES = \
 	policy/pem_certs.c policy/pem_certs.h \
 	policy/strbuf.c policy/strbuf.h policy/esc.c policy/esc.h \
 	policy/json_write.c policy/json_write.h \
+	policy/line_hash.c policy/line_hash.h \
 	policy/authres.c policy/authres.h \
 	policy/posture.c policy/posture.h policy/posture_render.c policy/posture_render.h
 # What a program linking libpolicy.a needs.

@@ -67,6 +67,7 @@ policy_free_internal(struct policy *p)
     free(p->header);
     free(p->authserv_id);
     free(p->log_json);
+    free(p->hostname);
     free(p->path);
     free(p);
 }
@@ -109,6 +110,12 @@ const char *
 policy_path(const struct policy *p)
 {
     return p->path;
+}
+
+const char *
+policy_hash(const struct policy *p)
+{
+    return p->hash;
 }
 
 /* ---------------------------------------------------------------- enum names */

@@ -55,6 +55,8 @@ enum policy_action  {
     POLICY_ACTION_REJECT,
 };
 enum policy_on_error { POLICY_ON_ERROR_TEMPFAIL = 0, POLICY_ON_ERROR_ACCEPT };
+/* settings.on_log_error: what a message gets when its JSON record cannot be written */
+enum policy_on_log_error { POLICY_ON_LOG_ERROR_TEMPFAIL = 0, POLICY_ON_LOG_ERROR_CONTINUE };
 enum policy_mta     { POLICY_MTA_AUTO = 0, POLICY_MTA_POSTFIX, POLICY_MTA_SENDMAIL };
 /* Three-valued facts: the MTA told us yes, told us no, or cannot tell. */
 enum policy_tri     { POLICY_TRI_UNKNOWN = -1, POLICY_TRI_NO = 0, POLICY_TRI_YES = 1 };
@@ -80,6 +82,9 @@ struct policy_settings {
     const char *header;           /* "" disables the posture header */
     const char *authserv_id;      /* "" disables Authentication-Results */
     const char *log_json;         /* "" disables the JSON posture log */
+    const char *hostname;         /* JSON "host"; NULL: the daemon uses the system's name */
+    bool log_json_chain;          /* each JSON line carries the hash of the line before */
+    enum policy_on_log_error on_log_error;
 };
 
 /* Load and validate a connectors file. On success returns a snapshot with one
@@ -98,6 +103,9 @@ void           policy_unref(struct policy *);         /* atomic; frees at zero; 
 const struct policy_settings *policy_settings(const struct policy *);
 size_t      policy_connector_count(const struct policy *);   /* enabled and disabled */
 const char *policy_path(const struct policy *);
+/* "sha256:" and the first 16 hex digits of the SHA-256 of the bytes the loader
+ * parsed: the JSON record's "policy", naming the file that decided. */
+const char *policy_hash(const struct policy *);
 
 /* ---------------------------------------------------------------- session facts */
 

@@ -73,6 +73,8 @@ struct policy {
     char *header;
     char *authserv_id;
     char *log_json;
+    char *hostname;
+    char hash[7 + 16 + 1];        /* policy_hash(): "sha256:" + 16 hex */
     char **intermediates;
     size_t nintermediates;
 

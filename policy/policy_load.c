@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "analyzer.h"
 #include "file_read.h"
 #include "load_int.h"
@@ -87,6 +89,27 @@ freeze_indexes(struct policy *p)
     return 0;
 }
 
+/* "sha256:" and the first 16 hex digits: 64 bits tell policies apart in a
+ * report and keep the record short; the full digest is `sha256sum FILE`. */
+static int
+policy_hash_bytes(struct policy *p, const char *buf, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    size_t i;
+
+    if (EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 8)
+        return -1;
+    memcpy(p->hash, "sha256:", 7);
+    for (i = 0; i < 8; i++) {
+        p->hash[7 + 2 * i] = hex[md[i] >> 4];
+        p->hash[8 + 2 * i] = hex[md[i] & 15];
+    }
+    p->hash[7 + 16] = '\0';
+    return 0;
+}
+
 struct policy *
 policy_load_buffer(const char *name, const char *buf, size_t len, const char *base_dir,
                    struct policy_diags *diags)
@@ -125,6 +148,12 @@ policy_load_buffer(const char *name, const char *buf, size_t len, const char *ba
     }
     load_stream(&r);
     load_yaml_report(&r, buf, len, first_diag);
+    /* The bytes parsed, not the file read again later: a record must name
+     * the policy that decided it even if the file changed since. */
+    if (policy_hash_bytes(p, buf, len) != 0) {
+        load_oom(&r);
+        goto out;
+    }
     if (load_had_errors(&r))
         goto out;
 
@@ -138,6 +167,7 @@ policy_load_buffer(const char *name, const char *buf, size_t len, const char *ba
     p->settings.header = p->header;
     p->settings.authserv_id = p->authserv_id;
     p->settings.log_json = p->log_json;
+    p->settings.hostname = p->hostname;
 
     if (freeze_indexes(p) < 0) {
         load_oom(&r);

@@ -39,6 +39,9 @@ struct posture_msg {
     const char *error;                    /* internal error text, or NULL */
     bool json;                            /* also write the JSON line */
     bool delivered;                       /* end of message reached (JSON "delivered") */
+    const char *host;                     /* JSON "host": who decided, or NULL */
+    const char *policy;                   /* JSON "policy": policy_hash(), or NULL */
+    const char *prev;                     /* JSON "prev": the hash chain's link, or NULL */
 };
 
 /* The one severity order: > 0 when a is worse than b, < 0 when better, 0 on a

@@ -413,6 +413,33 @@ posture_render_jrcpt(struct json_write *j, const struct posture_rcpt *pr)
     json_write_object_end(j);
 }
 
+/* Close the record and append it to out as one line. */
+static void
+posture_render_jline(struct strbuf *out, struct json_write *j)
+{
+    const char *text;
+    size_t len;
+
+    json_write_object_end(j);
+    if ((text = json_write_finish(j, &len)) == NULL)
+        out->oom = true;
+    else {
+        strbuf_putn(out, text, len);
+        strbuf_putc(out, '\n');
+    }
+    json_write_free(j);
+}
+
+static void
+posture_render_time(char *ts, size_t n, long long now)
+{
+    time_t t = (time_t)now;
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(ts, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(ts, n, "%lld", now);
+}
+
 void
 posture_render_json(struct strbuf *out, const struct posture_msg *m, long long now)
 {
@@ -420,17 +447,18 @@ posture_render_json(struct strbuf *out, const struct posture_msg *m, long long n
     const struct policy_result *r = m->summary;
     bool tls = f != NULL && f->tls;
     struct json_write j;
-    const char *text;
-    time_t t = (time_t)now;
-    struct tm tm;
     char ts[32];
-    size_t i, len;
+    size_t i;
 
-    if (gmtime_r(&t, &tm) == NULL || strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(ts, sizeof ts, "%lld", now);
+    posture_render_time(ts, sizeof ts, now);
     json_write_init(&j);
     json_write_object_begin(&j);
+    json_write_kv_int(&j, "schema", POSTURE_JSON_SCHEMA);
     posture_render_jstr(&j, "time", ts);
+    if (m->host != NULL)
+        posture_render_jstr(&j, "host", m->host);
+    if (m->policy != NULL)
+        posture_render_jstr(&j, "policy", m->policy);
     posture_render_jstr(&j, "queue_id", m->queue_id);
     json_write_kv_bool(&j, "delivered", m->delivered);
     posture_render_jstr(&j, "connector", r != NULL ? r->connector : NULL);
@@ -461,12 +489,25 @@ posture_render_json(struct strbuf *out, const struct posture_msg *m, long long n
     for (i = 0; i < m->nrcpts; i++)
         posture_render_jrcpt(&j, &m->rcpts[i]);
     json_write_array_end(&j);
-    json_write_object_end(&j);
-    if ((text = json_write_finish(&j, &len)) == NULL)
-        out->oom = true;
-    else {
-        strbuf_putn(out, text, len);
-        strbuf_putc(out, '\n');
-    }
-    json_write_free(&j);
+    if (m->prev != NULL)
+        posture_render_jstr(&j, "prev", m->prev);
+    posture_render_jline(out, &j);
+}
+
+void
+posture_render_link(struct strbuf *out, long long now, const char *host, const char *prev)
+{
+    struct json_write j;
+    char ts[32];
+
+    posture_render_time(ts, sizeof ts, now);
+    json_write_init(&j);
+    json_write_object_begin(&j);
+    json_write_kv_int(&j, "schema", POSTURE_JSON_SCHEMA);
+    posture_render_jstr(&j, "type", "link");
+    posture_render_jstr(&j, "time", ts);
+    if (host != NULL)
+        posture_render_jstr(&j, "host", host);
+    posture_render_jstr(&j, "prev", prev);
+    posture_render_jline(out, &j);
 }

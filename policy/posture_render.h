@@ -46,5 +46,11 @@ void posture_render_refused(struct strbuf *b, const char *queue_id, const char *
                             const struct policy_result *r);
 /* The JSON record of a message, one line ending in "\n"; now is its time stamp. */
 void posture_render_json(struct strbuf *b, const struct posture_msg *m, long long now);
+/* The version of the JSON record's fields ("schema"), documented in
+ * milter-tlspolicy(8); a reader warns on a newer one. */
+#define POSTURE_JSON_SCHEMA 1
+/* A hash-chain link line: written where the JSON log is opened, its "prev"
+ * the hash of the last line already in the file, or "genesis". */
+void posture_render_link(struct strbuf *b, long long now, const char *host, const char *prev);
 
 #endif

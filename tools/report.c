@@ -1,6 +1,6 @@
 /*
  * report.c -- "tlspolicy report": options, the loop over the input files, the
- * filters (--since, --until, --connector, --host), then one formatter.
+ * filters (--since, --until, --connector, --host, --policy), then one formatter.
  * Never: stops at a bad line or a bad file (each is counted and named in the
  * report), or prints a byte from the input unescaped.
  * Exit: 0 report written from clean input; 1 report written, but some input was
@@ -22,6 +22,7 @@ struct report_opts {
     long long   from, to;       /* from <= time < to */
     const char *connector;
     const char *host;
+    const char *policy;
     char      **files;
     size_t      nfiles;
 };
@@ -31,7 +32,7 @@ report_usage(FILE *fp, const char *progname)
 {
     fprintf(fp,
         "usage: %s report [--format text|csv|json|html] [--since TIME] [--until TIME]\n"
-        "                 [--connector NAME] [--host NAME] [FILE...]\n"
+        "                 [--connector NAME] [--host NAME] [--policy HASH] [FILE...]\n"
         "TIME: YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z], UTC; --until DATE includes that day.\n"
         "FILE: a posture JSON log, plain or gzip; - or none reads stdin.\n",
         progname);
@@ -75,7 +76,8 @@ report_args(const char *progname, int argc, char **argv, struct report_opts *o)
         if (a[0] != '-' || strcmp(a, "-") == 0)
             break;
         if (strcmp(a, "--format") != 0 && strcmp(a, "--since") != 0 && strcmp(a, "--until") != 0
-            && strcmp(a, "--connector") != 0 && strcmp(a, "--host") != 0)
+            && strcmp(a, "--connector") != 0 && strcmp(a, "--host") != 0
+            && strcmp(a, "--policy") != 0)
             return report_usage_error(progname, "unknown option", a);
         if (i + 1 >= argc)
             return report_usage_error(progname, "option needs a value", a);
@@ -96,6 +98,8 @@ report_args(const char *progname, int argc, char **argv, struct report_opts *o)
             o->connector = val;
         } else if (strcmp(a, "--host") == 0) {
             o->host = val;
+        } else if (strcmp(a, "--policy") == 0) {
+            o->policy = val;
         } else if (report_parse_time(val, &t, &date_only) != 0) {
             return report_usage_error(progname, "expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z",
                                       val);
@@ -112,6 +116,19 @@ report_args(const char *progname, int argc, char **argv, struct report_opts *o)
     return 0;
 }
 
+/* --policy: the record holds a shortened hash ("sha256:" and 16 digits), an
+ * admin may paste more of `sha256sum` or less: one must begin the other. */
+static bool
+report_policy_match(const char *want, const char *have)
+{
+    size_t n;
+
+    if (have == NULL)
+        return strcmp(want, "-") == 0;
+    n = strlen(want) < strlen(have) ? strlen(want) : strlen(have);
+    return n > 0 && strncmp(want, have, n) == 0;
+}
+
 static bool
 report_keep(const struct report_opts *o, const struct report_rec *r)
 {
@@ -121,6 +138,8 @@ report_keep(const struct report_opts *o, const struct report_rec *r)
         && strcmp(o->connector, r->connector != NULL ? r->connector : REPORT_DEFAULTS_NAME) != 0)
         return false;
     if (o->host != NULL && strcmp(o->host, r->host != NULL ? r->host : "-") != 0)
+        return false;
+    if (o->policy != NULL && !report_policy_match(o->policy, r->policy))
         return false;
     return true;
 }

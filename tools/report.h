@@ -117,7 +117,8 @@ struct report_nameset {
 struct report_reason {
     char       *text;
     uint64_t    count;
-    char       *example[REPORT_MAX_EXAMPLES];
+    char       *example[REPORT_MAX_EXAMPLES];   /* the earliest, by time then id */
+    long long   example_time[REPORT_MAX_EXAMPLES];
     size_t      nexample;
 };
 struct report_day {
@@ -165,7 +166,10 @@ int report_agg_add(struct report_agg *a, const struct report_rec *r);
 int report_agg_bad(struct report_agg *a, const char *file, uint64_t line, const char *why);
 int report_agg_file_error(struct report_agg *a, const char *file, const char *what);
 /* The connectors (and "(other)" when used) sorted by compliance, worst first;
- * caller frees the array (not the connectors). */
+ * caller frees the array (not the connectors). Each connector's names are put
+ * in order of first seen, then name: with the earliest examples of each reason,
+ * the report is the same whatever the order of its input lines (several hosts'
+ * files, or one file a collector interleaved). Call it after the last add. */
 struct report_conn **report_agg_sorted(const struct report_agg *a, size_t *n);
 /* The connector's reasons sorted by count, most first, into out; returns n. */
 size_t report_reasons_sorted(const struct report_conn *c,

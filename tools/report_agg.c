@@ -254,8 +254,39 @@ found:
     return 0;
 }
 
+/* Keep the REPORT_MAX_EXAMPLES earliest queue ids (by time, then id), sorted:
+ * the first ones seen would depend on the order of the input lines. */
 static int
-report_reason_add(struct report_agg *a, struct report_conn *c, const char *text, const char *qid)
+report_example_add(struct report_reason *r, const char *qid, long long t)
+{
+    size_t i, at;
+    char *s;
+
+    for (at = r->nexample; at > 0; at--) {
+        int c = r->example_time[at - 1] != t ? (r->example_time[at - 1] < t ? -1 : 1)
+                                              : strcmp(r->example[at - 1], qid);
+        if (c <= 0)
+            break;
+    }
+    if (at == REPORT_MAX_EXAMPLES || (at > 0 && strcmp(r->example[at - 1], qid) == 0))
+        return 0;
+    if ((s = report_strdup_max(qid, REPORT_MAX_NAME_LEN)) == NULL)
+        return -1;
+    if (r->nexample == REPORT_MAX_EXAMPLES)
+        free(r->example[--r->nexample]);
+    for (i = r->nexample; i > at; i--) {
+        r->example[i] = r->example[i - 1];
+        r->example_time[i] = r->example_time[i - 1];
+    }
+    r->example[at] = s;
+    r->example_time[at] = t;
+    r->nexample++;
+    return 0;
+}
+
+static int
+report_reason_add(struct report_agg *a, struct report_conn *c, const char *text, const char *qid,
+                  long long t)
 {
     struct report_reason *r = NULL;
     size_t i;
@@ -277,12 +308,7 @@ report_reason_add(struct report_agg *a, struct report_conn *c, const char *text,
         c->nreasons++;
     }
     r->count++;
-    if (qid != NULL && r->nexample < REPORT_MAX_EXAMPLES) {
-        if ((r->example[r->nexample] = report_strdup_max(qid, REPORT_MAX_NAME_LEN)) == NULL)
-            return -1;
-        r->nexample++;
-    }
-    return 0;
+    return qid != NULL ? report_example_add(r, qid, t) : 0;
 }
 
 int
@@ -319,7 +345,7 @@ report_agg_add(struct report_agg *a, const struct report_rec *r)
             return -1;
     if (r->verdict != RV_PASS && r->verdict != RV_NONE)
         for (k = 0; k < r->nreasons; k++)
-            if (report_reason_add(a, c, r->reasons[k], r->queue_id) != 0)
+            if (report_reason_add(a, c, r->reasons[k], r->queue_id, r->time) != 0)
                 return -1;
     return 0;
 }
@@ -386,6 +412,16 @@ report_conn_cmp(const void *x, const void *y)
     return strcmp(a->name, b->name);
 }
 
+static int
+report_name_cmp(const void *x, const void *y)
+{
+    const struct report_name *a = x, *b = y;
+
+    if (a->first != b->first)
+        return a->first < b->first ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
 struct report_conn **
 report_agg_sorted(const struct report_agg *a, size_t *n)
 {
@@ -400,6 +436,12 @@ report_agg_sorted(const struct report_agg *a, size_t *n)
     if (a->other != NULL)
         v[k++] = a->other;
     qsort(v, k, sizeof *v, report_conn_cmp);
+    for (i = 0; i < k; i++)
+        for (size_t m = 0; m < RN_N; m++) {
+            v[i]->names[m].hit = 0;
+            qsort(v[i]->names[m].v, v[i]->names[m].n, sizeof v[i]->names[m].v[0],
+                  report_name_cmp);
+        }
     *n = k;
     return v;
 }

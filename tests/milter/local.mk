@@ -38,6 +38,9 @@ TESTS += tests/milter/run-miltertest.sh
 if HAVE_MILTERTEST
 AM_TESTS_ENVIRONMENT += MILTERTEST='$(MILTERTEST)'; export MILTERTEST;
 endif
+# the audit trail: records, hash chain, on_log_error (mounts a tmpfs as root)
+TESTS += tests/milter/run-audit-log.sh
+EXTRA_DIST += tests/milter/run-audit-log.sh
 # run-miltertest.sh starts the main daemon under $(MILTER_WRAPPER) when set.
 MILTER_WRAPPER =
 AM_TESTS_ENVIRONMENT += MILTER_WRAPPER='$(MILTER_WRAPPER)'; export MILTER_WRAPPER;

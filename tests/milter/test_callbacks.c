@@ -762,7 +762,7 @@ run_txn(void **state)
     assert_non_null(buf);
     fd = mkstemp(path);
     assert_true(fd >= 0);
-    assert_int_equal(posture_log_json_open(path, NULL), 0);
+    assert_int_equal(posture_log_json_open(&(struct policy_settings){ .log_json = path }, NULL), 0);
     reload_swap(policy_ref(cfg[row->cfg]));
 
     do_negotiate(ctx);
@@ -1123,7 +1123,7 @@ test_json_log_line(void **state)
     (void)state;
     fd = mkstemp(path);
     assert_true(fd >= 0);
-    assert_int_equal(posture_log_json_open(path, NULL), 0);
+    assert_int_equal(posture_log_json_open(&(struct policy_settings){ .log_json = path }, NULL), 0);
     /* any config with log_json set would do; the fd is what counts */
     p = cfg[CFG_BASE];
     reload_swap(policy_ref(p));
@@ -1170,10 +1170,15 @@ test_json_format(void **state)
     msg.summary = &r;
     msg.rcpts = pr;
     msg.nrcpts = msg.naccepted = 1;
+    msg.host = "mx1\"x";
+    msg.policy = "sha256:0011223344556677";
+    msg.prev = "genesis";
     strbuf_init(&b);
     posture_render_json(&b, &msg, 0);
     s = strbuf_str(&b);
-    want_sub("json", s, "{\"time\":\"1970-01-01T00:00:00Z\",\"queue_id\":\"QID\"");
+    want_sub("json", s, "{\"schema\":1,\"time\":\"1970-01-01T00:00:00Z\",\"host\":\"mx1\\\"x\","
+             "\"policy\":\"sha256:0011223344556677\",\"queue_id\":\"QID\"");
+    want_sub("json", s, "],\"prev\":\"genesis\"}\n");
     want_sub("json", s, "\"cert\":\"bad\\r\\n\\\"name\\\"\\u00FF\"");
     want_sub("json", s, "\"recipients\":[{\"rcpt\":\"r@example.test\",\"connector\":\"default\"");
     want_sub("json", s, "\"bits\":256");
@@ -1279,7 +1284,7 @@ test_json_concurrent(void **state)
     fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(posture_log_json_open(path, NULL), 0);
+    assert_int_equal(posture_log_json_open(&(struct policy_settings){ .log_json = path }, NULL), 0);
     memset(reason, 'x', sizeof reason - 1);
     reason[sizeof reason - 1] = '\0';
     memset(&r, 0, sizeof r);

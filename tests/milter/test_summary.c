@@ -154,7 +154,7 @@ summary_daemon(const struct summary_row *row, char **hdr, char **json)
     assert_non_null(ctx);
     fd = mkstemp(path);
     assert_true(fd >= 0);
-    assert_int_equal(posture_log_json_open(path, NULL), 0);
+    assert_int_equal(posture_log_json_open(&(struct policy_settings){ .log_json = path }, NULL), 0);
     reload_swap(policy_ref(summary_policy));
     ctx->stage = FAKE_NEGOTIATE;
     assert_int_equal(callbacks_negotiate(ctx, 0x1ff, 0x1fffff, 0, 0, &p0, &p1, &p2, &p3),

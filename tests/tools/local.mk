@@ -9,6 +9,13 @@ EXTRA_DIST += tests/tools/test-tlspolicy.sh
 # logs (tests/tools/gen-posture.py), filters, escaping, bad input.
 TESTS += tests/tools/test-report.sh
 EXTRA_DIST += tests/tools/test-report.sh tests/tools/gen-posture.py tests/tools/report-lib.sh
+# tlspolicy verify-log on chains python3 builds, tampered with every way.
+TESTS += tests/tools/test-verify-log.sh
+EXTRA_DIST += tests/tools/test-verify-log.sh
+# The many-hosts recipe: contrib/rsyslog-posture-*.conf with real rsyslogd on
+# loopback; skipped without rsyslogd.
+TESTS += tests/tools/test-rsyslog.sh
+EXTRA_DIST += tests/tools/test-rsyslog.sh
 # The HTML report rendered by headless Chromium; the screenshot stays in
 # tests/tools/report-artifacts/. Skipped without chromium, failed when CI=true.
 TESTS += tests/tools/test-report-html.sh

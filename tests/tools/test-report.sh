@@ -107,6 +107,10 @@ for f in files:
         if not (lo <= ts < hi): continue
         if "--connector" in opt and c != opt["--connector"]: continue
         if "--host" in opt and r.get("host", "-") != opt["--host"]: continue
+        if "--policy" in opt:
+            have, want = r.get("policy"), opt["--policy"]
+            if have is None and want != "-": continue
+            if have is not None and not (have.startswith(want) or want.startswith(have)): continue
         c = cut(c)
         day = time.strftime("%Y-%m-%d", time.gmtime(ts))
         for k in (total, conn.setdefault(c, zero()), days.setdefault((c, day), zero())):
@@ -227,6 +231,10 @@ run host 1 --format json --host mx2 "${LOGS[@]}"
 compare host json --host mx2
 run nohost 1 --format json --host - "${LOGS[@]}"
 compare nohost json --host -
+run policy 1 --format json --policy sha256:fedcba98 "${LOGS[@]}"
+compare policy json --policy sha256:fedcba98
+run policylong 1 --format json --policy sha256:0123456789abcdef0011223344 "${LOGS[@]}"
+compare policylong json --policy sha256:0123456789abcdef0011223344
 
 # Groups by host and policy: each connector lists the hosts and policies seen.
 python3 - "$T/all-json.out" <<'EOF'

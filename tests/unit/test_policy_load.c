@@ -316,6 +316,10 @@ static struct bad_case bad_cases[] = {
     { "71-header-dkim.yaml", 3, 11, "'dkim-signature' is not a header field name the daemon may own" },
     { "72-header-mta-added.yaml", 3, 11, "not one that mail systems add" },
     { "73-header-not-x.yaml", 3, 11, "expected an X- name, TLS-Policy or TLS-Posture" },
+    { "audit-bad-hostname.yaml", 3, 13, "hostname: 'mx 1' is not a host name (expected "
+      "letters, digits, '.', '-' and '_' only)" },
+    { "audit-bad-on-log-error.yaml", 3, 17, "on_log_error: 'accept' is not valid" },
+    { "audit-chain-not-bool.yaml", 3, 19, "'yes' in quotes is not a boolean" },
 };
 #define NBAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
 
@@ -460,6 +464,11 @@ test_minimal(void **state)
     assert_string_equal(s->header, "X-TLS-Policy");
     assert_string_equal(s->authserv_id, "");
     assert_string_equal(s->log_json, "");
+    assert_null(s->hostname);             /* the daemon uses the system's name */
+    assert_false(s->log_json_chain);
+    assert_int_equal(s->on_log_error, POLICY_ON_LOG_ERROR_TEMPFAIL);
+    /* `sha256sum good/minimal.yaml`, cut to 16 digits */
+    assert_string_equal(policy_hash(p), "sha256:67bb1ee82eb0a57b");
     assert_int_equal(p->nintermediates, 0);
     assert_int_equal(p->default_on_fail, POLICY_ACTION_TAG);
     assert_false(p->default_require.any);
