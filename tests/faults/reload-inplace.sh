@@ -12,6 +12,7 @@ set -u
 . "$(dirname "$0")/common.sh"
 
 faults_require
+command -v python3 >/dev/null || skip_all "python3 not found (the in-place writer)"
 e2e_init reload-inplace
 faults_pki
 
@@ -57,15 +58,23 @@ like "$out" "OK: 1 connectors" "b cut after its first connector loads with one l
 daemon_start "$F" || bail_out "milter-tlspolicy did not start"
 
 # rewrite NAME: truncate the file in place and write it back one line at a time, 20 ms
-# apart (far below the daemon's 100 ms settle interval, so the writer looks busy); whole
-# lines, so that a prefix read in between is as likely as can be to load
+# apart (far below the daemon's settle interval, so the writer looks busy); whole
+# lines, so that a prefix read in between is as likely as can be to load. One python3
+# process, not a sleep(1) per line: on a loaded machine a fork per line stalls the
+# writer for longer than the settle interval, and a writer that stops for that long
+# has, by the only evidence the daemon has, finished.
 rewrite() {
-    local line
-    : >"$F"
-    while IFS= read -r line; do
-        printf '%s\n' "$line" >>"$F"
-        sleep 0.02
-    done <"$T/$1.yaml"
+    python3 - "$T/$1.yaml" "$F" <<'PY'
+import sys, time
+src, dst = sys.argv[1], sys.argv[2]
+lines = open(src, "rb").read().splitlines(keepends=True)
+with open(dst, "r+b") as f:
+    f.truncate(0)
+    for line in lines:
+        f.write(line)
+        f.flush()
+        time.sleep(0.02)
+PY
 }
 
 n0=$(reload_count)
