@@ -209,6 +209,10 @@ bool load_fold(int *rc, int one);
 int  load_require(struct rd *r, struct policy_require *rq);
 /* load_connector.c: the connectors list. */
 int  load_connectors(struct rd *r);
+/* load_outbound.c: the outbound list; after the trust store loaded, its roots
+ * resolved and its recipient domains linted. */
+int  load_outbound(struct rd *r);
+void load_outbound_finish(struct rd *r);
 /* load_settings.c: the whole stream (one document, its top-level mapping). */
 void load_stream(struct rd *r);
 
