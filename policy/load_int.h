@@ -197,6 +197,9 @@ void load_lint(struct rd *r);
 void load_match_free(struct rd *r);
 int  load_list(struct rd *r, const char *what, const char *noun,
                const char *(*check)(const char *), bool allow_empty, struct strlist *l);
+/* A list of entries read by one(r, arg); RD_OK, RD_BAD or RD_FATAL. */
+int  load_each(struct rd *r, const char *what, const char *expected,
+               int (*one)(struct rd *, void *), void *arg);
 int  load_enter_map(struct rd *r, const char *what, struct load_mark *vm);
 int  load_map_key(struct rd *r, const struct section *sec, unsigned *first, struct load_mark *km);
 int  load_next_key(struct rd *r, const struct section *sec, unsigned *first,

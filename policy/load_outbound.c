@@ -477,28 +477,17 @@ read_one(struct rd *r)
     return rc;
 }
 
+static int
+read_one_at(struct rd *r, void *unused)
+{
+    (void)unused;
+    return read_one(r);
+}
+
 int
 load_outbound(struct rd *r)
 {
-    struct load_event *e = load_yaml_peek(r);
-    int rc = RD_OK;
-
-    if (e == NULL)
-        return RD_FATAL;
-    if (e->type != LOAD_EV_SEQ_START)
-        return load_wrong_node(r, "outbound", "a list of outbound connectors");
-    load_yaml_advance(r);
-    for (;;) {
-        if ((e = load_yaml_peek(r)) == NULL)
-            return RD_FATAL;
-        if (e->type == LOAD_EV_SEQ_END) {
-            load_yaml_advance(r);
-            break;
-        }
-        if (!load_fold(&rc, read_one(r)))
-            return RD_FATAL;
-    }
-    return rc;
+    return load_each(r, "outbound", "a list of outbound connectors", read_one_at, NULL);
 }
 
 /* ---------------------------------------------------------------- after reading */
