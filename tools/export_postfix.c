@@ -131,8 +131,9 @@ write_tafile(struct export_ctx *x, const struct outbound_connector *c, bool *fai
 
 /* The policy of one connector as Postfix writes it ("secure match=... tafile=..."),
  * or NULL after an error about a requirement it cannot express. */
-static char *
-policy_value(struct export_ctx *x, const struct outbound_connector *c, const char *tafile)
+char *
+export_postfix_policy(struct export_ctx *x, const struct outbound_connector *c,
+                      const char *tafile)
 {
     struct strbuf b;
     size_t errs = x->nerrors;
@@ -196,7 +197,7 @@ add_connector(struct export_ctx *x, const struct outbound_connector *c, struct t
               struct table *tra, bool *failed)
 {
     char *tafile = c->mode == POLICY_MODE_ENFORCE ? write_tafile(x, c, failed) : NULL;
-    char *value = policy_value(x, c, tafile);
+    char *value = export_postfix_policy(x, c, tafile);
     char *why = strfmt("# outbound connector %s (%s line %u)%s\n", c->name, policy_path(x->p),
                        c->line, c->mode == POLICY_MODE_MONITOR ? ", mode monitor" : "");
     char *enforce = NULL;

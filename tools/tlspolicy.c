@@ -38,6 +38,7 @@ usage(FILE *fp)
         "usage: %s check [FILE | -c FILE]\n"
         "       %s eval [-c FILE] [--json] KEY=VALUE...\n"
         "       %s report [--help] [OPTIONS] [FILE...]\n"
+        "       %s eval [-c FILE] direction=outbound rcpt=ADDRESS...\n"
         "       %s export postfix [-c FILE] [--dir DIR]\n"
         "       %s -h | --help | --version\n"
         "\n"
@@ -46,7 +47,7 @@ usage(FILE *fp)
         "      cert_issuer, verify\n"
         "A key given as KEY= is present but empty; a key not given is absent.\n"
         "default FILE: %s\n",
-        progname, progname, progname, progname, progname, DEFAULT_CONFIG);
+        progname, progname, progname, progname, progname, progname, DEFAULT_CONFIG);
 }
 
 /* Write s so that nothing in it can fake or split a line: control bytes, DEL and
@@ -555,8 +556,12 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 2, argv + 2);
-    if (strcmp(cmd, "eval") == 0)
+    if (strcmp(cmd, "eval") == 0) {
+        for (int i = 2; i < argc; i++)
+            if (strcmp(argv[i], "direction=outbound") == 0)
+                return eval_outbound_main(progname, argc - 2, argv + 2);
         return cmd_eval(argc - 2, argv + 2);
+    }
     if (strcmp(cmd, "report") == 0)
         return report_main(progname, argc - 2, argv + 2);
     if (strcmp(cmd, "export") == 0)

@@ -103,6 +103,23 @@ ok "bad smart host: exit 1" [ "$(rc broken)" = 1 ]
 ok "bad smart host: file:line:column error" \
     grep -q "broken.yaml:6:18: error: smart_hosts: '\[x.test:25' does not parse" "$T/broken.err"
 
+# ---- eval direction=outbound: the same answer without exporting
+"$TLSPOLICY" eval -c "$T/full.yaml" direction=outbound rcpt=user@x.a.test rcpt=u@eu.b.test \
+    rcpt=u@c.test rcpt=u@nowhere.test >"$T/eval.out" 2>"$T/eval.err"
+ok "eval outbound: exit 0" [ $? = 0 ]
+ok "eval outbound: a subdomain falls under the wildcard of a" \
+    grep -qF "matched pattern: *.a.test" "$T/eval.out"
+ok "eval outbound: what Postfix will require" \
+    grep -qF "postfix: secure protocols=>=TLSv1.2 ciphers=high exclude=kRSA tafile=" "$T/eval.out"
+ok "eval outbound: the exact pattern beats the smart-host wildcard" \
+    grep -qF "outbound connector: b-eu" "$T/eval.out"
+ok "eval outbound: monitor says may, and the enforce form" \
+    grep -qF "postfix in enforce mode: encrypt" "$T/eval.out"
+ok "eval outbound: no connector: the global level" \
+    grep -qF "outbound connector: none" "$T/eval.out"
+"$TLSPOLICY" eval -c "$T/full.yaml" direction=outbound >/dev/null 2>&1
+ok "eval outbound without rcpt=: exit 2" [ $? = 2 ]
+
 # ---- usage
 "$TLSPOLICY" export >/dev/null 2>"$T/u1.err"
 ok "export without an MTA: exit 2" [ $? = 2 ]
