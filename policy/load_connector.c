@@ -360,27 +360,16 @@ out:
     return rc;
 }
 
+static int
+read_connector_at(struct rd *r, void *cap)
+{
+    return read_connector(r, cap);
+}
+
 int
 load_connectors(struct rd *r)
 {
-    struct load_event *e = load_yaml_peek(r);
     size_t cap = 0;
-    int rc = RD_OK;
 
-    if (e == NULL)
-        return RD_FATAL;
-    if (e->type != LOAD_EV_SEQ_START)
-        return load_wrong_node(r, "connectors", "a list of connectors");
-    load_yaml_advance(r);
-    for (;;) {
-        if ((e = load_yaml_peek(r)) == NULL)
-            return RD_FATAL;
-        if (e->type == LOAD_EV_SEQ_END) {
-            load_yaml_advance(r);
-            break;
-        }
-        if (!load_fold(&rc, read_connector(r, &cap)))
-            return RD_FATAL;
-    }
-    return rc;
+    return load_each(r, "connectors", "a list of connectors", read_connector_at, &cap);
 }

@@ -197,6 +197,9 @@ void load_lint(struct rd *r);
 void load_match_free(struct rd *r);
 int  load_list(struct rd *r, const char *what, const char *noun,
                const char *(*check)(const char *), bool allow_empty, struct strlist *l);
+/* A list of entries read by one(r, arg); RD_OK, RD_BAD or RD_FATAL. */
+int  load_each(struct rd *r, const char *what, const char *expected,
+               int (*one)(struct rd *, void *), void *arg);
 int  load_enter_map(struct rd *r, const char *what, struct load_mark *vm);
 int  load_map_key(struct rd *r, const struct section *sec, unsigned *first, struct load_mark *km);
 int  load_next_key(struct rd *r, const struct section *sec, unsigned *first,
@@ -209,6 +212,10 @@ bool load_fold(int *rc, int one);
 int  load_require(struct rd *r, struct policy_require *rq);
 /* load_connector.c: the connectors list. */
 int  load_connectors(struct rd *r);
+/* load_outbound.c: the outbound list; after the trust store loaded, its roots
+ * resolved and its recipient domains linted. */
+int  load_outbound(struct rd *r);
+void load_outbound_finish(struct rd *r);
 /* load_settings.c: the whole stream (one document, its top-level mapping). */
 void load_stream(struct rd *r);
 

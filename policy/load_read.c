@@ -371,6 +371,32 @@ load_list(struct rd *r, const char *what, const char *noun, const char *(*check)
     return rc;
 }
 
+/* A list whose entries one() reads (the connectors, the outbound connectors):
+ * anything but a list is reported as "expected <expected>". */
+int
+load_each(struct rd *r, const char *what, const char *expected, int (*one)(struct rd *, void *),
+          void *arg)
+{
+    struct load_event *e = load_yaml_peek(r);
+    int rc = RD_OK;
+
+    if (e == NULL)
+        return RD_FATAL;
+    if (e->type != LOAD_EV_SEQ_START)
+        return load_wrong_node(r, what, expected);
+    load_yaml_advance(r);
+    for (;;) {
+        if ((e = load_yaml_peek(r)) == NULL)
+            return RD_FATAL;
+        if (e->type == LOAD_EV_SEQ_END) {
+            load_yaml_advance(r);
+            return rc;
+        }
+        if (!load_fold(&rc, one(r, arg)))
+            return RD_FATAL;
+    }
+}
+
 /* ---------------------------------------------------------------- mappings */
 
 /* Enter a mapping value. RD_OK when inside it. */

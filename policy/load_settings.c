@@ -180,10 +180,12 @@ load_defaults(struct rd *r)
 
 /* ---------------------------------------------------------------- top level */
 
-static const char *const top_keys[] = { "version", "settings", "defaults", "connectors" };
-enum { TK_VERSION, TK_SETTINGS, TK_DEFAULTS, TK_CONNECTORS, TK_N };
+static const char *const top_keys[] = { "version", "settings", "defaults", "connectors",
+                                         "outbound" };
+enum { TK_VERSION, TK_SETTINGS, TK_DEFAULTS, TK_CONNECTORS, TK_OUTBOUND, TK_N };
 static const struct section top_sec = {
-    "the top level", top_keys, TK_N, "version, settings, defaults, connectors", NULL, NULL,
+    "the top level", top_keys, TK_N, "version, settings, defaults, connectors, outbound",
+    NULL, NULL,
 };
 
 static int
@@ -237,6 +239,9 @@ load_top(struct rd *r)
             break;
         case TK_CONNECTORS:
             one = load_connectors(r);
+            break;
+        case TK_OUTBOUND:
+            one = load_outbound(r);
             break;
         default:
             one = RD_FATAL;

@@ -11,6 +11,7 @@ policy_libpolicy_a_SOURCES = \
 	policy/load_yaml.c policy/load_read.c \
 	policy/load_settings.c policy/load_require.c policy/load_connector.c \
 	policy/load_values.c policy/load_values.h policy/load_lint.c \
+	policy/load_outbound.c policy/outbound.c policy/outbound.h policy/outbound_int.h \
 	policy/policy_eval.c \
 	policy/facts.c \
 	policy/match_domain.c policy/match_domain.h \

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "policy_int.h"
+#include "outbound_int.h"
 #include "match_domain.h"
 #include "match_addr.h"
 #include "trust_store.h"
@@ -60,6 +61,7 @@ policy_free_internal(struct policy *p)
     domain_table_free(p->by_restricted_sender);
     addr_table_free(p->by_client_addr);
     trust_store_free(p->trust);
+    outbound_free_all(p);
     for (size_t i = 0; i < p->nintermediates; i++)
         free(p->intermediates[i]);
     free(p->intermediates);

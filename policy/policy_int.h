@@ -17,6 +17,7 @@
 struct domain_table;
 struct addr_table;
 struct trust_store;
+struct outbound_connector;
 
 enum policy_cert_req { POLICY_CERT_ANY = 0, POLICY_CERT_PRESENTED, POLICY_CERT_VERIFIED };
 
@@ -95,6 +96,11 @@ struct policy {
     struct domain_table *by_restricted_sender;
 
     struct trust_store  *trust;   /* NULL only when no requirement needs roots */
+
+    /* The outbound connectors (outbound.h), in file order: read by the
+     * exporters of tlspolicy(1), never by the daemon's evaluation. */
+    struct outbound_connector *out;
+    size_t nout;
 };
 
 /* Free everything a (possibly half-built) policy owns. */

@@ -175,6 +175,8 @@ policy_load_buffer(const char *name, const char *buf, size_t len, const char *ba
     }
     load_trust(&r);
     load_lint(&r);
+    if (!load_had_errors(&r))
+        load_outbound_finish(&r);
 out:
     load_yaml_close(r.yaml);
     free(r.scratch[0]);

@@ -21,6 +21,7 @@
 #include "strbuf.h"
 #include "report.h"
 #include "verify_log.h"
+#include "export_mta.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -38,7 +39,9 @@ usage(FILE *fp)
         "usage: %s check [FILE | -c FILE]\n"
         "       %s eval [-c FILE] [--json] KEY=VALUE...\n"
         "       %s report [--help] [OPTIONS] [FILE...]\n"
+        "       %s eval [-c FILE] direction=outbound rcpt=ADDRESS...\n"
         "       %s verify-log FILE...\n"
+        "       %s export postfix [-c FILE] [--dir DIR]\n"
         "       %s -h | --help | --version\n"
         "\n"
         "keys: mta (postfix|sendmail|auto), client_addr, client_name, helo, sender,\n"
@@ -46,7 +49,7 @@ usage(FILE *fp)
         "      cert_issuer, verify\n"
         "A key given as KEY= is present but empty; a key not given is absent.\n"
         "default FILE: %s\n",
-        progname, progname, progname, progname, progname, DEFAULT_CONFIG);
+        progname, progname, progname, progname, progname, progname, progname, DEFAULT_CONFIG);
 }
 
 /* Write s so that nothing in it can fake or split a line: control bytes, DEL and
@@ -555,11 +558,17 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 2, argv + 2);
-    if (strcmp(cmd, "eval") == 0)
+    if (strcmp(cmd, "eval") == 0) {
+        for (int i = 2; i < argc; i++)
+            if (strcmp(argv[i], "direction=outbound") == 0)
+                return eval_outbound_main(progname, argc - 2, argv + 2);
         return cmd_eval(argc - 2, argv + 2);
+    }
     if (strcmp(cmd, "report") == 0)
         return report_main(progname, argc - 2, argv + 2);
     if (strcmp(cmd, "verify-log") == 0)
         return verify_log_main(progname, argc - 2, argv + 2);
-    return usage_error("unknown command (expected check, eval, report or verify-log)", cmd);
+    if (strcmp(cmd, "export") == 0)
+        return export_main(progname, argc - 2, argv + 2);
+    return usage_error("unknown command (expected check, eval, report, verify-log or export)", cmd);
 }

@@ -5,6 +5,9 @@
 # the JSON output). Skipped, not failed, when the PKI or python3 is missing.
 TESTS += tests/tools/test-tlspolicy.sh
 EXTRA_DIST += tests/tools/test-tlspolicy.sh
+# tlspolicy export: the tables per requirement, errors, warnings, stable bytes.
+TESTS += tests/tools/test-export.sh
+EXTRA_DIST += tests/tools/test-export.sh
 # tlspolicy report: figures checked against python3's own count of generated
 # logs (tests/tools/gen-posture.py), filters, escaping, bad input.
 TESTS += tests/tools/test-report.sh

@@ -12,7 +12,8 @@ UNIT_TESTS = \
 	tests/unit/test_policy_eval \
 	tests/unit/test_json_write \
 	tests/unit/test_posture \
-	tests/unit/test_authres
+	tests/unit/test_authres \
+	tests/unit/test_outbound
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS) -I$(top_srcdir)/tests/unit
@@ -37,6 +38,8 @@ tests_unit_test_json_write_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_json_write_LDADD = $(UNIT_LDADD)
 tests_unit_test_posture_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_posture_LDADD = $(UNIT_LDADD)
+tests_unit_test_outbound_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_outbound_LDADD = $(UNIT_LDADD)
 tests_unit_test_authres_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_authres_LDADD = $(UNIT_LDADD)
 endif

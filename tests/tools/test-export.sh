@@ -1,0 +1,132 @@
+#!/bin/bash
+# test-export.sh -- "tlspolicy export postfix" without a mail server: the tables it
+# writes for each requirement, the errors for what Postfix cannot express (nothing
+# written), the warnings for what it expresses more loosely, the ':' route of a domain
+# under another connector's smart-host wildcard, stable bytes, and usage errors. TAP.
+# Never: runs Postfix (tests/e2e/outbound.sh does), or depends on message wording beyond
+# the substrings below.
+set -u
+
+TLSPOLICY=${TLSPOLICY:-${top_builddir:-.}/tools/tlspolicy}
+PKI=${TLSPOLICY_TEST_PKI:-}
+
+if [ -z "$PKI" ] || [ ! -r "$PKI/trust.pem" ]; then
+    echo "1..0 # SKIP TLSPOLICY_TEST_PKI is not set or has no trust.pem"
+    exit 0
+fi
+[ -x "$TLSPOLICY" ] || { echo "Bail out! $TLSPOLICY is not built"; exit 1; }
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/test-export.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+N=0
+FAILED=0
+ok() {   # DESCRIPTION COMMAND...
+    local d=$1; shift
+    N=$((N + 1))
+    if "$@"; then echo "ok $N - $d"; else echo "not ok $N - $d"; FAILED=1; fi
+}
+has() { grep -qF -- "$2" "$1"; }
+hasnt() { ! grep -qF -- "$2" "$1"; }
+# export NAME YAML-BODY: run the export of a file made of the common head and the body
+# into $T/NAME/, stdout/stderr/exit status in $T/NAME.{out,err,rc}.
+export_case() {
+    mkdir -p "$T/$1"
+    printf 'version: 1\nsettings: { trust_store: %s/trust.pem }\noutbound:\n%s' "$PKI" "$2" \
+        >"$T/$1.yaml"
+    "$TLSPOLICY" export postfix -c "$T/$1.yaml" --dir "$T/$1" >"$T/$1.out" 2>"$T/$1.err"
+    echo $? >"$T/$1.rc"
+}
+rc() { cat "$T/$1.rc"; }
+
+# ---- every requirement, and where it goes
+export_case full '  - name: a
+    recipient_domains: [a.test, .a.test]
+    require: { min_version: TLSv1.2, min_cipher_bits: 128, forward_secrecy: true,
+               certificate: verified, root_issuers: [Test Root CA R1] }
+  - name: b
+    recipient_domains: [b.test, .b.test]
+    smart_hosts: ["[mx1.b.test]:2525", "[mx2.b.test]"]
+    require: { certificate: verified, certificate_names: [mx1.b.test, "*.b.test"] }
+  - name: b-eu
+    recipient_domains: eu.b.test
+    require: { tls: true }
+  - name: watch
+    mode: monitor
+    recipient_domains: c.test
+    require: { tls: true }
+'
+P=$T/full/tls_policy
+ok "full: exit 0" [ "$(rc full)" = 0 ]
+ok "full: first line names the file and its SHA-256" \
+    grep -q "^# .*$T/full.yaml (sha256 $(sha256sum "$T/full.yaml" | cut -c1-64))" "$P"
+ok "full: a domain gets secure, protocols, ciphers, exclude and its tafile" \
+    has "$P" "a.test	secure protocols=>=TLSv1.2 ciphers=high exclude=kRSA tafile=$T/full/tafile-a.pem"
+ok "full: '.a.test' is the wildcard key" has "$P" ".a.test	secure protocols"
+ok "full: the tafile holds the root" grep -q "BEGIN CERTIFICATE" "$T/full/tafile-a.pem"
+ok "full: smart hosts are the policy keys, with match=" \
+    has "$P" "[mx1.b.test]:2525	secure match=mx1.b.test:.b.test"
+ok "full: the second smart host too" has "$P" "[mx2.b.test]	secure match="
+ok "full: no domain key for a smart-host connector" hasnt "$P" "b.test	secure"
+ok "full: the domains go to transport_maps" \
+    has "$T/full/transport" "b.test	smtp:[mx1.b.test]:2525, [mx2.b.test]"
+ok "full: a domain under the smart-host wildcard keeps its own route" \
+    grep -q "^eu\.b\.test	:$" "$T/full/transport"
+ok "full: a '*.' name is a warning naming connector and requirement" \
+    grep -q "outbound connector 'b': certificate_names: '\*\.b\.test' is written '\.b\.test'" "$T/full.err"
+ok "full: monitor exports may, and says what enforce would be" \
+    has "$P" "# monitor: enforce would be: encrypt"
+ok "full: ... as may" grep -q "^c\.test	may$" "$P"
+ok "full: the main.cf lines are printed" has "$T/full.out" "smtp_tls_policy_maps = hash:$P"
+ok "full: ... with transport_maps" has "$T/full.out" "transport_maps = hash:$T/full/transport"
+sorted=$(grep -v '^#' "$P" | cut -f1)
+ok "full: entries are sorted" [ "$sorted" = "$(printf '%s\n' "$sorted" | LC_ALL=C sort)" ]
+cp -R "$T/full" "$T/full.1"
+"$TLSPOLICY" export postfix -c "$T/full.yaml" --dir "$T/full" >/dev/null 2>&1
+ok "full: a second run writes the same bytes" diff -r "$T/full" "$T/full.1"
+
+# ---- what Postfix cannot express: an error, nothing written
+export_case bits '  - name: strong
+    recipient_domains: s.test
+    require: { min_cipher_bits: 256 }
+'
+ok "min_cipher_bits 256: exit 1" [ "$(rc bits)" = 1 ]
+ok "min_cipher_bits 256: the error names connector and requirement" \
+    grep -q "error: outbound connector 'strong': min_cipher_bits: 256 bits cannot be asked of Postfix" "$T/bits.err"
+ok "min_cipher_bits 256: nothing written" [ -z "$(ls -A "$T/bits")" ]
+
+# ---- a file that does not load exports nothing
+export_case broken '  - name: x
+    recipient_domains: x.test
+    smart_hosts: "[x.test:25"
+'
+ok "bad smart host: exit 1" [ "$(rc broken)" = 1 ]
+ok "bad smart host: file:line:column error" \
+    grep -q "broken.yaml:6:18: error: smart_hosts: '\[x.test:25' does not parse" "$T/broken.err"
+
+# ---- eval direction=outbound: the same answer without exporting
+"$TLSPOLICY" eval -c "$T/full.yaml" direction=outbound rcpt=user@x.a.test rcpt=u@eu.b.test \
+    rcpt=u@c.test rcpt=u@nowhere.test >"$T/eval.out" 2>"$T/eval.err"
+ok "eval outbound: exit 0" [ $? = 0 ]
+ok "eval outbound: a subdomain falls under the wildcard of a" \
+    grep -qF "matched pattern: *.a.test" "$T/eval.out"
+ok "eval outbound: what Postfix will require" \
+    grep -qF "postfix: secure protocols=>=TLSv1.2 ciphers=high exclude=kRSA tafile=" "$T/eval.out"
+ok "eval outbound: the exact pattern beats the smart-host wildcard" \
+    grep -qF "outbound connector: b-eu" "$T/eval.out"
+ok "eval outbound: monitor says may, and the enforce form" \
+    grep -qF "postfix in enforce mode: encrypt" "$T/eval.out"
+ok "eval outbound: no connector: the global level" \
+    grep -qF "outbound connector: none" "$T/eval.out"
+"$TLSPOLICY" eval -c "$T/full.yaml" direction=outbound >/dev/null 2>&1
+ok "eval outbound without rcpt=: exit 2" [ $? = 2 ]
+
+# ---- usage
+"$TLSPOLICY" export >/dev/null 2>"$T/u1.err"
+ok "export without an MTA: exit 2" [ $? = 2 ]
+"$TLSPOLICY" export postfix --bogus >/dev/null 2>"$T/u2.err"
+ok "unknown option: exit 2" [ $? = 2 ]
+"$TLSPOLICY" export postfix -c "$T/full.yaml" --dir "$T/no-such-dir" >/dev/null 2>"$T/u3.err"
+ok "missing --dir: exit 1, named" grep -q "no-such-dir" "$T/u3.err"
+
+echo "1..$N"
+exit $FAILED

@@ -1,0 +1,45 @@
+/*
+ * export.h -- what the exporters of tlspolicy(1) share (export.c): the
+ * loaded connectors file with its SHA-256, diagnostics that name the outbound
+ * connector and the requirement an MTA cannot express, and writing a file of
+ * the output directory in one piece.
+ * Never: decides what an MTA can express (each export_<mta>.c does).
+ */
+#ifndef EXPORT_H
+#define EXPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "outbound.h"
+#include "policy.h"
+
+struct export_ctx {
+    const char *progname;
+    const char *config;           /* the file as named on the command line */
+    char        sha256[65];       /* of the bytes that were loaded */
+    struct policy *p;
+    const char *dir;              /* --dir, as given */
+    char       *absdir;           /* the same, absolute, for the MTA's configuration */
+    size_t      nerrors, nwarnings;
+};
+
+/* Parse "[-c FILE] [--dir DIR]" (dir_ok: --dir allowed), load FILE and hash it.
+ * 0, or the exit status to return (diagnostics printed). */
+int  export_open(struct export_ctx *x, const char *progname, const char *mta, int argc,
+                 char **argv, bool dir_ok);
+void export_close(struct export_ctx *x);
+/* "tlspolicy: export postfix: outbound connector 'NAME' (file:line): REQ: ..." on
+ * stderr; an error makes the export fail, a warning does not. */
+void export_error(struct export_ctx *x, const struct outbound_connector *c, const char *req,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void export_warn(struct export_ctx *x, const struct outbound_connector *c, const char *req,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The first line of every generated file: source file and its SHA-256. */
+char *export_header(const struct export_ctx *x, const char *comment, const char *what);
+/* Write DIR/name (a new file replaces the old one by rename, so a reader never
+ * sees half a file); *path gets the absolute path. 0, or -1 (message printed). */
+int  export_write(struct export_ctx *x, const char *name, const char *data, size_t len,
+                  char **path);
+
+#endif
