@@ -25,9 +25,15 @@ policy_names_free(struct policy_names *n)
         free(n->v[i]);
     free(n->v);
     free(n->is_dn);
-    n->n = 0;
-    n->v = NULL;
-    n->is_dn = NULL;
+    for (size_t i = 0; n->text != NULL && i < n->n; i++)
+        free(n->text[i]);
+    for (size_t i = 0; n->match != NULL && i < n->n; i++)
+        trust_match_free(&n->match[i]);
+    free(n->text);
+    free(n->line);
+    free(n->column);
+    free(n->match);
+    memset(n, 0, sizeof *n);
 }
 
 void
