@@ -27,6 +27,7 @@
 #define DEFAULT_CONFIG SYSCONFDIR "/milter-tlspolicy/connectors.yaml"
 
 enum { EXIT_ACCEPT = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
+enum { EXIT_CHECK_WARNINGS = 1 };
 
 static const char *progname = "tlspolicy";
 
@@ -218,8 +219,15 @@ cmd_check(int argc, char **argv)
         }
         goto out;
     }
-    printf("OK: %zu connectors\n", policy_connector_count(p));
-    rc = finish_stdout(EXIT_ACCEPT);
+    /* 0 clean, 1 loads with warnings (the daemon would load it too), 2 errors:
+     * a script can tell "fix this soon" from "this will not load". */
+    if (diags.n > 0) {
+        printf("OK: %zu connectors, %zu warnings\n", policy_connector_count(p), diags.n);
+        rc = finish_stdout(EXIT_CHECK_WARNINGS);
+    } else {
+        printf("OK: %zu connectors\n", policy_connector_count(p));
+        rc = finish_stdout(EXIT_ACCEPT);
+    }
 out:
     policy_unref(p);
     policy_diags_free(&diags);
