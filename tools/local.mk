@@ -3,7 +3,7 @@ bin_PROGRAMS += tools/tlspolicy
 tools_tlspolicy_SOURCES = tools/tlspolicy.c \
 	tools/report.h tools/report.c tools/report_input.c tools/report_parse.c \
 	tools/report_agg.c tools/report_esc.c tools/report_text.c tools/report_json.c \
-	tools/report_html.c
+	tools/report_html.c tools/trust.h tools/trust.c
 tools_tlspolicy_CFLAGS = $(AM_CFLAGS) $(YAJL_CFLAGS) $(ZLIB_CFLAGS)
 tools_tlspolicy_LDADD = $(POLICY_LIBS) $(YAJL_LIBS) $(ZLIB_LIBS)
 dist_man_MANS += tools/tlspolicy.1

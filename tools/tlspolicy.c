@@ -20,6 +20,7 @@
 #include "posture.h"
 #include "strbuf.h"
 #include "report.h"
+#include "trust.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -38,6 +39,7 @@ usage(FILE *fp)
         "usage: %s check [FILE | -c FILE]\n"
         "       %s eval [-c FILE] [--json] KEY=VALUE...\n"
         "       %s report [--help] [OPTIONS] [FILE...]\n"
+        "       %s trust [PATTERN] [--json] [-c FILE]\n"
         "       %s -h | --help | --version\n"
         "\n"
         "keys: mta (postfix|sendmail|auto), client_addr, client_name, helo, sender,\n"
@@ -45,7 +47,7 @@ usage(FILE *fp)
         "      cert_issuer, verify\n"
         "A key given as KEY= is present but empty; a key not given is absent.\n"
         "default FILE: %s\n",
-        progname, progname, progname, progname, DEFAULT_CONFIG);
+        progname, progname, progname, progname, progname, DEFAULT_CONFIG);
 }
 
 /* Write s so that nothing in it can fake or split a line: control bytes, DEL and
@@ -565,5 +567,7 @@ main(int argc, char **argv)
         return cmd_eval(argc - 2, argv + 2);
     if (strcmp(cmd, "report") == 0)
         return report_main(progname, argc - 2, argv + 2);
-    return usage_error("unknown command (expected check, eval or report)", cmd);
+    if (strcmp(cmd, "trust") == 0)
+        return trust_main(progname, argc - 2, argv + 2);
+    return usage_error("unknown command (expected check, eval, report or trust)", cmd);
 }

@@ -406,6 +406,16 @@ names_file names-badfp.yaml '"sha256:0123"' '"Test Issuing CA 1"'
 t "check: a malformed fingerprint is an error: exit 2" 2 \
   "stderr^^$T/names-badfp.yaml:8:22: error: root_issuers: 'sha256:0123' is not a fingerprint|stdout=" \
   check "$T/names-badfp.yaml"
+t "trust: lists the roots and intermediates, and what each name resolved to" 0 \
+  "stdout~root Test Root CA R1|stdout~intermediate Test Issuing CA 1|stdout~  roots: Test Root CA R1|stdout~names-ok.yaml:8:22: root_issuers test root ca r1 (connector n): resolved|stdout^^  -> Test Root CA R1 sha256:[0-9a-f]{64}$" \
+  trust -c "$T/names-ok.yaml"
+t "trust PATTERN: filters by normalised substring" 0 \
+  "stdout~root Test Root CA R2|stdout!~Other Root CA|stdout!~intermediate" trust "ROOT  ca r2" -c "$T/names-ok.yaml"
+t "trust: exit 1 when a name did not resolve, with the closest" 1 \
+  "stdout~NoSuchRoot CA (connector n): none|stdout~  closest: Other Root CA" trust -c "$T/names-none.yaml"
+t "trust --json: certificates and names" 0 \
+  'names.0.found=resolved|certificates.0.type=root|names.0.certificates.0~' trust --json -c "$T/names-ok.yaml"
+t "trust: a stray second pattern is a usage error" 2 'stderr~usage' trust a b -c "$T/names-ok.yaml"
 t "eval: an unresolved root fails closed, and the reason names it" 1 \
   "stdout~not resolved in the trust store: 'NoSuchRoot CA'" \
   eval -c "$T/names-none.yaml" mta=postfix 'sender=<a@n.test>' tls_version=TLSv1.3 \
