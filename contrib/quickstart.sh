@@ -27,7 +27,7 @@ say() { printf '\n==> %s\n' "$*"; }
 die() { printf 'quickstart: %s\n' "$*" >&2; exit 1; }
 
 # Each package, with what it is used for (the README's table says the same).
-DEMO_PKGS=(build-essential autoconf automake pkg-config libmilter-dev libssl-dev libyaml-dev
+DEMO_PKGS=(build-essential autoconf automake pkg-config libmilter-dev libssl-dev libyaml-dev libunistring-dev
            libyajl-dev zlib1g-dev openssl ca-certificates
            postfix swaks libnet-ssleay-perl iproute2)
 # The Sendmail rig unpacks sendmail-bin without installing it: its libraries are named here.
@@ -66,6 +66,7 @@ check_features() {
     need "libyaml headers (pkg-config yaml-0.1)" libyaml-dev pkg-config --exists yaml-0.1
     need "yajl headers (pkg-config yajl; tlspolicy report parses JSON with it)" libyajl-dev pkg-config --exists yajl
     need "zlib headers (pkg-config zlib; tlspolicy report reads gzip logs)" zlib1g-dev pkg-config --exists zlib
+    need "libunistring headers (uninorm.h; CA names compare after NFKC)" libunistring-dev test -f /usr/include/uninorm.h
     need "the openssl command (the test PKI)" openssl command -v openssl
     need "the CA bundle /etc/ssl/certs/ca-certificates.crt" ca-certificates test -s /etc/ssl/certs/ca-certificates.crt
     need "postfix (with its postfix user)" postfix sh -c 'command -v postfix && getent passwd postfix'

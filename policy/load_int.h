@@ -210,6 +210,9 @@ bool load_fold(int *rc, int one);
 
 /* load_require.c: a require block (connector or defaults). */
 int  load_require(struct rd *r, struct policy_require *rq);
+/* load_require.c: after the trust store loaded, resolve every issuer and root
+ * name to certificates; warnings for names that match none or several CAs. */
+void load_resolve_names(struct rd *r);
 /* load_connector.c: the connectors list. */
 int  load_connectors(struct rd *r);
 /* load_outbound.c: the outbound list; after the trust store loaded, its roots

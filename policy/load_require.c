@@ -1,18 +1,26 @@
 /*
  * load_require.c -- reads a require block (of a connector or of defaults): TLS
  * version, cipher bits, forward secrecy, certificate status, names, issuers and
- * roots in CN or DN form, with the warnings an administrator needs (what Postfix
- * cannot check, names of an unverified certificate).
- * Never: evaluates a requirement (policy_eval.c does) or includes yaml.h.
+ * roots in CN, OU, DN or sha256: form, with the warnings an administrator needs
+ * (what Postfix cannot check, names of an unverified certificate); once the
+ * trust store loaded, resolves every issuer and root name to its certificates
+ * and warns, with the closest certificates, about a name that matches none or
+ * several CAs.
+ * Never: evaluates a requirement (policy_eval.c does), includes yaml.h, or makes
+ * an unresolved name an error: a ca-certificates update must never stop a load.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cert_dn.h"
 #include "cert_name.h"
+#include "esc.h"
+#include "fingerprint.h"
 #include "load_int.h"
 #include "load_values.h"
+#include "strbuf.h"
 #include "tls_facts.h"
 
 #define CIPHER_BITS_MAX  4096
@@ -43,13 +51,34 @@ names_take(struct policy_names *n, struct strlist *l)
     return 0;
 }
 
-/* issuers / root_issuers: an entry with '=' is a DN, stored canonical so the
- * evaluator compares like with like; anything else is a CN. */
+/* Keep each entry as written and where it was, for resolve_names. */
 static int
-read_issuers(struct rd *r, const char *what, struct policy_names *out, bool warn_dn)
+issuers_keep(struct policy_names *out, const struct strlist *l)
+{
+    size_t n = l->n ? l->n : 1;
+
+    if ((out->text = calloc(n, sizeof *out->text)) == NULL ||
+        (out->line = calloc(n, sizeof *out->line)) == NULL ||
+        (out->column = calloc(n, sizeof *out->column)) == NULL)
+        return -1;
+    for (size_t i = 0; i < l->n; i++) {
+        if ((out->text[i] = strdup(l->v[i])) == NULL)
+            return -1;
+        out->line[i] = l->mark[i].line;
+        out->column[i] = l->mark[i].column;
+    }
+    return 0;
+}
+
+/* issuers / root_issuers: an entry with '=' is a DN, stored canonical so the
+ * evaluator compares like with like; "sha256:..." a fingerprint; anything else
+ * a CN or an OU. Which certificates each means is settled by resolve_names. */
+static int
+read_issuers(struct rd *r, const char *what, struct policy_names *out)
 {
     struct strlist l = { 0 };
-    int rc = load_list(r, what, "a certificate CN or DN", NULL, false, &l);
+    int rc = load_list(r, what, "a certificate CN, OU, DN or sha256: fingerprint", NULL, false,
+                       &l);
     bool any_dn = false;
 
     if (rc == RD_FATAL)
@@ -57,13 +86,24 @@ read_issuers(struct rd *r, const char *what, struct policy_names *out, bool warn
     for (size_t i = 0; i < l.n; i++)
         if (strchr(l.v[i], '=') != NULL)
             any_dn = true;
-    if (any_dn && (out->is_dn = calloc(l.n ? l.n : 1, sizeof(bool))) == NULL) {
+    if ((any_dn && (out->is_dn = calloc(l.n ? l.n : 1, sizeof(bool))) == NULL) ||
+        issuers_keep(out, &l) < 0) {
         load_oom(r);
         rc = RD_FATAL;
         goto out;
     }
     for (size_t i = 0; i < l.n; i++) {
         const char *why;
+        char fp[FINGERPRINT_HEX_LEN + 1];
+
+        if (fingerprint_is(l.v[i])) {
+            if (fingerprint_parse(l.v[i], fp, &why) < 0) {
+                err_at(r, l.mark[i], "%s: '%s' is not a fingerprint: %s", what,
+                       load_q(r, l.v[i]), why);
+                rc = RD_BAD;
+            }
+            continue;
+        }
         if (strchr(l.v[i], '=') == NULL) {
             if ((why = load_check_text(l.v[i])) != NULL) {
                 err_at(r, l.mark[i], "%s: '%s' is not a certificate name (expected %s)", what,
@@ -97,8 +137,6 @@ read_issuers(struct rd *r, const char *what, struct policy_names *out, bool warn
         free(l.v[i]);
         l.v[i] = canon;
         out->is_dn[i] = true;
-        if (warn_dn)
-            warn_at(r, l.mark[i], "%s: DN form: %s", what, POSTFIX_CN_ONLY);
     }
     names_take(out, &l);
 out:
@@ -159,12 +197,12 @@ load_require(struct rd *r, struct policy_require *rq)
             load_strlist_free(&l);
             break;
         case RQ_ISSUERS:
-            one = read_issuers(r, "issuers", &rq->issuers, true);
+            /* A DN-form issuer is answerable on Postfix too: the issuer CN Postfix
+             * passes is looked up in the trust store, and so is the DN. */
+            one = read_issuers(r, "issuers", &rq->issuers);
             break;
         case RQ_ROOTS:
-            /* A DN-form root is answerable on Postfix too: the root comes from the
-             * trust store, looked up by the issuer's CN. */
-            one = read_issuers(r, "root_issuers", &rq->root_issuers, false);
+            one = read_issuers(r, "root_issuers", &rq->root_issuers);
             break;
         case RQ_ORGS:
             one = load_list(r, "organizations", "an organization name", load_check_text, false, &l);
@@ -195,4 +233,162 @@ load_require(struct rd *r, struct policy_require *rq)
                         UNVERIFIED_NAMES);
     }
     return rc;
+}
+
+/* ---- resolution against the trust store */
+
+/* "CN" (OU "ou", DN dn, sha256:hex, expires YYYY-MM-DD): every certificate
+ * string escaped for a terminal or a log, whichever shows the diagnostic. */
+static void
+describe_cert(struct strbuf *b, const struct trust_cert *c)
+{
+    const char *cn = trust_cert_cn(c), *ou = trust_cert_ou(c);
+    time_t t = trust_cert_not_after(c);
+    struct tm tm;
+
+    strbuf_putc(b, '"');
+    esc_put(b, cn[0] != '\0' ? cn : trust_cert_dn(c), 128, ESC_TEXT);
+    strbuf_puts(b, "\" (");
+    if (ou[0] != '\0') {
+        strbuf_puts(b, "OU \"");
+        esc_put(b, ou, 128, ESC_TEXT);
+        strbuf_puts(b, "\", ");
+    }
+    strbuf_puts(b, "DN ");
+    esc_put(b, trust_cert_dn(c), 256, ESC_TEXT);
+    strbuf_printf(b, ", sha256:%s, ", trust_cert_sha256(c));
+    if (t != (time_t)-1 && gmtime_r(&t, &tm) != NULL)
+        strbuf_printf(b, "expires %04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    else
+        strbuf_puts(b, "expiry unreadable");
+    strbuf_putc(b, ')');
+}
+
+static void
+describe_list(struct strbuf *b, const struct trust_cert *const *c, size_t n, size_t total)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            strbuf_puts(b, "; ");
+        describe_cert(b, c[i]);
+    }
+    if (total > n)
+        strbuf_printf(b, "; and %zu more", total - n);
+}
+
+/* A root_issuers name that matches no root may name an intermediate: say so,
+ * with the roots it is under, which is what the administrator should write. */
+static int
+note_intermediate(const struct trust_store *ts, const char *name, struct strbuf *b)
+{
+    struct trust_match any;
+    const char *why;
+
+    if (trust_store_resolve(ts, name, 0, &any, &why) < 0)
+        return why == NULL ? -1 : 0;
+    if (any.found == TRUST_FOUND_ONE && trust_cert_root_count(any.cert[0]) > 0) {
+        const struct trust_cert *c = any.cert[0];
+        size_t nr = trust_cert_root_count(c);
+
+        strbuf_puts(b, "; it is an intermediate CA, under the root");
+        strbuf_puts(b, nr > 1 ? "s " : " ");
+        for (size_t i = 0; i < nr && i < TRUST_CLOSE_MAX; i++) {
+            const struct trust_cert *rt = trust_cert_root(c, i);
+
+            if (i > 0)
+                strbuf_puts(b, ", ");
+            strbuf_putc(b, '"');
+            esc_put(b, trust_cert_ou(rt)[0] != '\0' && trust_cert_cn(rt)[0] == '\0' ?
+                    trust_cert_ou(rt) : trust_cert_cn(rt), 128, ESC_TEXT);
+            strbuf_putc(b, '"');
+        }
+    }
+    trust_match_free(&any);
+    return 0;
+}
+
+/* One name: resolve it, and warn when it means no CA or several. */
+static int
+resolve_one(struct rd *r, const char *what, struct policy_names *ns, size_t i, bool roots)
+{
+    const struct trust_store *ts = r->p->trust;
+    struct trust_match *m = &ns->match[i];
+    struct load_mark at = { ns->line[i], ns->column[i] };
+    struct strbuf b;
+    const char *why;
+    int rc = 0;
+
+    if (trust_store_resolve(ts, ns->text[i], roots ? TRUST_RESOLVE_ROOTS : 0, m, &why) < 0) {
+        if (why == NULL)
+            return -1;
+        /* read_issuers checked the syntax; whatever is left fails closed. */
+        m->found = TRUST_FOUND_NONE;
+        warn_at(r, at, "%s: '%s' cannot be looked up: %s", what, load_q(r, ns->text[i]), why);
+        return 0;
+    }
+    strbuf_init(&b);
+    strbuf_printf(&b, "%s: '", what);
+    esc_put(&b, ns->text[i], 128, ESC_TEXT);
+    if (m->found == TRUST_FOUND_NONE) {
+        strbuf_printf(&b, "' matches no %s in the trust store, so messages under this "
+                      "requirement fail", roots ? "root" : "CA certificate");
+        if (roots && note_intermediate(ts, ns->text[i], &b) < 0)
+            rc = -1;
+        if (m->nclose > 0) {
+            strbuf_puts(&b, "; closest: ");
+            describe_list(&b, m->close, m->nclose, m->nclose);
+        }
+    } else if (m->found == TRUST_FOUND_SEVERAL) {
+        strbuf_printf(&b, "' matches %zu certificates of different CAs in the trust store, so "
+                      "messages under this requirement fail (name one by its OU, DN or sha256: "
+                      "fingerprint): ", m->n);
+        describe_list(&b, m->close, m->nclose, m->n);
+    } else if (!roots && trust_cert_root_count(m->cert[0]) == 0) {
+        strbuf_puts(&b, "' chains to no root in the trust store, so root_issuers cannot be "
+                    "met under it (add the CA that issued it to trust_store or intermediates): ");
+        describe_list(&b, m->cert, 1, 1);
+    } else {
+        strbuf_free(&b);
+        return 0;
+    }
+    if (b.oom || rc < 0)
+        rc = -1;
+    else
+        warn_at(r, at, "%s", strbuf_str(&b));
+    strbuf_free(&b);
+    return rc;
+}
+
+static int
+resolve_list(struct rd *r, const char *what, struct policy_names *ns, bool roots)
+{
+    if (ns->n == 0 || ns->text == NULL)
+        return 0;
+    if ((ns->match = calloc(ns->n, sizeof *ns->match)) == NULL)
+        return -1;
+    for (size_t i = 0; i < ns->n; i++)
+        if (resolve_one(r, what, ns, i, roots) < 0)
+            return -1;
+    return 0;
+}
+
+/* After the trust store loaded: every issuer and root name of the defaults and
+ * of every connector (disabled ones too: check is asked about the whole file). */
+void
+load_resolve_names(struct rd *r)
+{
+    struct policy *p = r->p;
+
+    if (p == NULL || p->trust == NULL)
+        return;
+    if (resolve_list(r, "issuers", &p->default_require.issuers, false) < 0 ||
+        resolve_list(r, "root_issuers", &p->default_require.root_issuers, true) < 0)
+        goto oom;
+    for (size_t i = 0; i < p->nconn; i++)
+        if (resolve_list(r, "issuers", &p->conn[i].require.issuers, false) < 0 ||
+            resolve_list(r, "root_issuers", &p->conn[i].require.root_issuers, true) < 0)
+            goto oom;
+    return;
+oom:
+    load_oom(r);
 }

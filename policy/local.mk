@@ -20,7 +20,8 @@ policy_libpolicy_a_SOURCES = \
 	policy/tls_facts.c policy/tls_facts.h \
 	policy/cert_dn.c policy/cert_dn.h policy/ascii.h \
 	policy/cert_name.c policy/cert_name.h \
-	policy/trust_store.c policy/trust_store.h \
+	policy/trust_store.c policy/trust_store.h policy/trust_int.h \
+	policy/trust_cert.c policy/trust_names.c policy/fingerprint.c policy/fingerprint.h \
 	policy/pem_certs.c policy/pem_certs.h \
 	policy/strbuf.c policy/strbuf.h policy/esc.c policy/esc.h \
 	policy/json_write.c policy/json_write.h \
@@ -28,5 +29,5 @@ policy_libpolicy_a_SOURCES = \
 	policy/authres.c policy/authres.h \
 	policy/posture.c policy/posture.h policy/posture_render.c policy/posture_render.h
 # What a program linking libpolicy.a needs.
-POLICY_LIBS = policy/libpolicy.a $(YAML_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+POLICY_LIBS = policy/libpolicy.a $(YAML_LIBS) $(OPENSSL_LIBS) $(UNISTRING_LIBS) $(PTHREAD_LIBS)
 dist_man_MANS += policy/milter-tlspolicy.yaml.5

@@ -26,9 +26,15 @@ policy_names_free(struct policy_names *n)
         free(n->v[i]);
     free(n->v);
     free(n->is_dn);
-    n->n = 0;
-    n->v = NULL;
-    n->is_dn = NULL;
+    for (size_t i = 0; n->text != NULL && i < n->n; i++)
+        free(n->text[i]);
+    for (size_t i = 0; n->match != NULL && i < n->n; i++)
+        trust_match_free(&n->match[i]);
+    free(n->text);
+    free(n->line);
+    free(n->column);
+    free(n->match);
+    memset(n, 0, sizeof *n);
 }
 
 void
@@ -230,4 +236,45 @@ policy_mta_parse(const char *s)
         if (strcasecmp(mta_names[i], s) == 0)
             return (int)i;
     return -1;
+}
+
+/* ---------------------------------------------------------------- CA names */
+
+const struct trust_store *
+policy_trust_store(const struct policy *p)
+{
+    return p != NULL ? p->trust : NULL;
+}
+
+/* The names of one list as policy_ca_name entries; i counts down through them. */
+static bool
+ca_name_in(const char *conn, const char *key, const struct policy_names *n, size_t *i,
+           struct policy_ca_name *out)
+{
+    if (n->text == NULL || *i >= n->n) {
+        *i -= n->text != NULL ? n->n : 0;
+        return false;
+    }
+    out->connector = conn;
+    out->key = key;
+    out->text = n->text[*i];
+    out->line = n->line[*i];
+    out->column = n->column[*i];
+    out->match = n->match != NULL ? &n->match[*i] : NULL;
+    return true;
+}
+
+bool
+policy_ca_name(const struct policy *p, size_t i, struct policy_ca_name *out)
+{
+    if (p == NULL)
+        return false;
+    if (ca_name_in("defaults", "issuers", &p->default_require.issuers, &i, out) ||
+        ca_name_in("defaults", "root_issuers", &p->default_require.root_issuers, &i, out))
+        return true;
+    for (size_t c = 0; c < p->nconn; c++)
+        if (ca_name_in(p->conn[c].name, "issuers", &p->conn[c].require.issuers, &i, out) ||
+            ca_name_in(p->conn[c].name, "root_issuers", &p->conn[c].require.root_issuers, &i, out))
+            return true;
+    return false;
 }

@@ -101,6 +101,22 @@ struct policy *policy_ref(struct policy *);           /* atomic; returns its arg
 void           policy_unref(struct policy *);         /* atomic; frees at zero; NULL ok */
 
 const struct policy_settings *policy_settings(const struct policy *);
+
+/* The CA certificates the policy loaded (trust_store.h reads them), and the issuer
+ * and root names of the file with what each resolved to, for "tlspolicy trust". */
+struct trust_store;
+struct trust_match;
+struct policy_ca_name {
+    const char *connector;        /* connector name, or "defaults" */
+    const char *key;              /* "issuers" or "root_issuers" */
+    const char *text;             /* as written */
+    unsigned line, column;
+    const struct trust_match *match;   /* NULL when not resolved */
+};
+const struct trust_store *policy_trust_store(const struct policy *);
+/* The i-th name: defaults, then connector by connector, issuers before
+ * root_issuers; false past the last one. */
+bool policy_ca_name(const struct policy *, size_t i, struct policy_ca_name *out);
 size_t      policy_connector_count(const struct policy *);   /* enabled and disabled */
 const char *policy_path(const struct policy *);
 /* "sha256:" and the first 16 hex digits of the SHA-256 of the bytes the loader

@@ -298,6 +298,108 @@ check_certificate(const struct policy_require *q, const struct policy_facts *f, 
     return 0;
 }
 
+/* Whether c is one of the certificates a name of the list resolved to. */
+static bool
+names_have(const struct policy_names *n, const struct trust_cert *c)
+{
+    for (size_t i = 0; n->match != NULL && i < n->n; i++)
+        if (trust_match_has(&n->match[i], c))
+            return true;
+    return false;
+}
+
+/* "; not in the trust store: 'A', 'B'" for the names that resolved to no CA, or
+ * to several: they fail closed, and the reason must say which they are. */
+static void
+unresolved_text(const struct policy_names *n, char *buf, size_t size)
+{
+    size_t used = 0;
+    bool any = false;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < n->n && used < size; i++) {
+        const char *what = n->text != NULL ? n->text[i] : n->v[i];
+        int w;
+
+        if (n->match != NULL && n->match[i].found == TRUST_FOUND_ONE)
+            continue;
+        w = snprintf(buf + used, size - used, "%s'%s'",
+                     any ? ", " : "; not resolved in the trust store: ", what);
+        any = true;
+        if (w < 0 || (size_t)w >= size - used) {
+            if (size > 4)
+                memcpy(buf + size - 4, "...", 4);
+            return;
+        }
+        used += (size_t)w;
+    }
+}
+
+/*
+ * issuers: the issuer the MTA names (its DN on Sendmail, its CN on Postfix) is
+ * looked up in the trust store, and every CA certificate that carries that name
+ * must be one the file's names resolved to: the MTA does not say which of two
+ * same-named CAs signed, so both must be allowed.
+ */
+static int
+check_issuers(const struct policy *p, const struct policy_require *q,
+              const struct policy_facts *f, struct policy_result *r)
+{
+    const struct trust_roots *named = roots_of_issuer(p, f);
+    const char *iss = posture_issuer(f);
+    char list[256], unres[256];
+    size_t bad = 0;
+
+    list_text(&q->issuers, list, sizeof(list));
+    unresolved_text(&q->issuers, unres, sizeof(unres));
+    if (iss == NULL)
+        return add_reason(r, "no certificate issuer to match %s%s", list, unres);
+    if (named == NULL || named->nca == 0)
+        return add_reason(r, "issuer '%.*s' is not in the trust store, so it is not one of %s%s",
+                          REASON_VALUE_MAX, iss, list, unres);
+    for (size_t k = 0; k < named->nca; k++)
+        bad += !names_have(&q->issuers, named->ca[k]);
+    if (bad == 0)
+        return 0;
+    if (named->nca > 1 && bad < named->nca)
+        return add_reason(r, "issuer '%.*s' names %zu CAs of the trust store, not all of which "
+                          "are allowed (%s)%s", REASON_VALUE_MAX, iss, named->nca, list, unres);
+    return add_reason(r, "issuer '%.*s' is not one of %s%s", REASON_VALUE_MAX, iss, list, unres);
+}
+
+/* root_issuers: every root the issuer chains to must be one the names resolved
+ * to; cross-signed issuers have several candidate roots, and the MTA does not
+ * say which chain it built. */
+static int
+check_roots(const struct policy *p, const struct policy_require *q,
+            const struct policy_facts *f, struct policy_result *r)
+{
+    const struct trust_roots *roots = roots_of_issuer(p, f);
+    const char *iss = posture_issuer(f);
+    const int vmax = REASON_VALUE_MAX;
+    char list[256], unres[256];
+    size_t bad = 0;
+
+    list_text(&q->root_issuers, list, sizeof(list));
+    unresolved_text(&q->root_issuers, unres, sizeof(unres));
+    if (iss == NULL)
+        return add_reason(r, "no certificate issuer, so no root to match %s%s", list, unres);
+    if (roots == NULL)
+        return add_reason(r, "issuer '%.*s' is not in the trust store, so its root is unknown%s",
+                          vmax, iss, unres);
+    if (roots->n == 0)
+        return add_reason(r, "issuer '%.*s' chains to no root in the trust store%s", vmax, iss,
+                          unres);
+    for (size_t j = 0; j < roots->n; j++)
+        bad += !names_have(&q->root_issuers, roots->root[j]);
+    if (bad == 0)
+        return 0;
+    return add_reason(r, roots->n > 1 ?
+                      "issuer '%.*s' chains to roots %s, not all of which are allowed (%s)%s" :
+                      "issuer '%.*s' chains to root %s, which is not allowed (%s)%s",
+                      vmax, iss, roots->display, list, unres);
+}
+
 /* Certificate names are answered only where the MTA passed them. */
 static int
 check_names(const struct policy *p, const struct policy_require *q, const struct policy_facts *f,
@@ -324,67 +426,10 @@ check_names(const struct policy *p, const struct policy_require *q, const struct
                 return -1;
         }
     }
-    if (q->issuers.n > 0) {
-        bool ok = false, dn_only = true;
-
-        for (size_t i = 0; i < q->issuers.n && !ok; i++) {
-            bool is_dn = q->issuers.is_dn != NULL && q->issuers.is_dn[i];
-            const char *have = is_dn ? f->issuer_dn : f->issuer_cn;
-
-            dn_only &= is_dn;
-            ok = have != NULL && strcasecmp(q->issuers.v[i], have) == 0;
-        }
-        if (!ok) {
-            list_text(&q->issuers, list, sizeof(list));
-            if (postfix && dn_only && f->issuer_cn != NULL) {
-                if (add_reason(r, "issuer DN cannot be checked: Postfix passes only the issuer CN") < 0)
-                    return -1;
-            } else if (f->issuer_cn == NULL && f->issuer_dn == NULL) {
-                if (add_reason(r, "no certificate issuer to match %s", list) < 0)
-                    return -1;
-            } else if (add_reason(r, "issuer '%.*s' is not one of %s", vmax,
-                                  posture_issuer(f), list) < 0) {
-                return -1;
-            }
-        }
-    }
-    if (q->root_issuers.n > 0) {
-        const struct trust_roots *roots = roots_of_issuer(p, f);
-        const char *iss = posture_issuer(f);
-        size_t bad = 0;
-
-        if (iss == NULL) {
-            list_text(&q->root_issuers, list, sizeof(list));
-            if (add_reason(r, "no certificate issuer, so no root to match %s", list) < 0)
-                return -1;
-        } else if (roots == NULL || roots->n == 0) {
-            if (add_reason(r, roots == NULL ?
-                           "issuer '%.*s' is not in the trust store, so its root is unknown" :
-                           "issuer '%.*s' chains to no root in the trust store", vmax, iss) < 0)
-                return -1;
-        } else {
-            /* Cross-signed issuers have several candidate roots; the MTA does not say
-             * which chain it built, so every candidate must be allowed. */
-            for (size_t j = 0; j < roots->n; j++) {
-                bool ok = false;
-
-                for (size_t i = 0; i < q->root_issuers.n && !ok; i++) {
-                    bool is_dn = q->root_issuers.is_dn != NULL && q->root_issuers.is_dn[i];
-
-                    ok = strcasecmp(q->root_issuers.v[i], is_dn ? roots->dn[j] : roots->cn[j]) == 0;
-                }
-                bad += !ok;
-            }
-            if (bad > 0) {
-                list_text(&q->root_issuers, list, sizeof(list));
-                if (add_reason(r, roots->n > 1 ?
-                               "issuer '%.*s' chains to roots %s, not all of which are allowed (%s)" :
-                               "issuer '%.*s' chains to root %s, which is not allowed (%s)",
-                               vmax, iss, roots->display, list) < 0)
-                    return -1;
-            }
-        }
-    }
+    if (q->issuers.n > 0 && check_issuers(p, q, f, r) < 0)
+        return -1;
+    if (q->root_issuers.n > 0 && check_roots(p, q, f, r) < 0)
+        return -1;
     if (q->organizations.n > 0 && (f->subject_o == NULL || !name_in(&q->organizations, f->subject_o))) {
         list_text(&q->organizations, list, sizeof(list));
         if (f->subject_o != NULL) {

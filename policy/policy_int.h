@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "policy.h"
+#include "trust_store.h"
 
 struct domain_table;
 struct addr_table;
@@ -36,6 +37,12 @@ struct policy_names {
     size_t n;
     char **v;
     bool  *is_dn;                 /* NULL when the list never holds DNs */
+    /* issuers and root_issuers only: each entry as written, where it was
+     * written, and the certificates it resolved to once the trust store
+     * loaded (load_require.c); NULL until then. */
+    char **text;
+    unsigned *line, *column;
+    struct trust_match *match;
 };
 
 struct policy_require {

@@ -174,6 +174,7 @@ policy_load_buffer(const char *name, const char *buf, size_t len, const char *ba
         goto out;
     }
     load_trust(&r);
+    load_resolve_names(&r);
     load_lint(&r);
     if (!load_had_errors(&r))
         load_outbound_finish(&r);

@@ -3,7 +3,8 @@
  * a directory of PEM files, plus PEM files of intermediates), works out once
  * which self-signed root(s) every CA chains up to, and answers "roots of the CA
  * named X" by CN or canonical DN. Owns the only certificate graph of the policy
- * library.
+ * library; the names of one certificate are trust_cert.c's, the names an
+ * administrator writes are trust_names.c's.
  * Never: opens files itself (pem_certs.c does), logs, exits, does network I/O,
  * or looks at validity dates (see below).
  */
@@ -20,11 +21,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "analyzer.h"
-#include "cert_dn.h"
 #include "pem_certs.h"
 #include "strfmt.h"
-#include "trust_store.h"
+#include "trust_int.h"
 
 /*
  * Why validity dates are ignored: the MTA verified the peer's chain at handshake
@@ -36,129 +35,6 @@
  */
 
 #define TS_MAX_DEPTH  16                           /* issuer steps to a root */
-
-struct ts_cert {
-    X509 *x;
-    unsigned char sha[32];        /* SHA-256 of the DER: identity for dedup */
-    unsigned long name_hash;      /* X509_NAME_hash_ex of the subject */
-    char *cn;                     /* first subject CN, UTF-8; "" when none */
-    char *dn;                     /* cert_dn_canonical of the subject */
-    bool self_signed;
-    bool name_ok;                 /* names free of NUL bytes: indexable */
-    size_t *issuers;              /* indexes of certificates that signed this one */
-    size_t nissuers;
-    size_t *roots;                /* indexes of self-signed CAs reached */
-    size_t nroots;
-};
-
-struct ts_entry {
-    const char *key;              /* borrowed from a ts_cert (cn or dn) */
-    struct trust_roots roots;
-    const char **cn;              /* owned arrays behind roots.cn / roots.dn */
-    const char **dn;
-    char *display;                /* owned; roots.display points here */
-};
-
-struct trust_store {
-    struct ts_cert *certs;
-    size_t n;
-    struct ts_entry *by_cn;
-    size_t n_cn;
-    struct ts_entry *by_dn;
-    size_t n_dn;
-};
-
-/* ---- names ---- */
-
-/* Type name as OpenSSL prints it ("CN", "O"), dotted OID when it has none. */
-static char *
-ts_type_name(const ASN1_OBJECT *obj)
-{
-    const char *sn = NULL;
-    char *s;
-    int nid = OBJ_obj2nid(obj), len;
-
-    if (nid != NID_undef)
-        sn = OBJ_nid2sn(nid);
-    if (sn != NULL)
-        return strdup(sn);
-    len = OBJ_obj2txt(NULL, 0, obj, 1);
-    if (len <= 0)
-        return strdup("UNKNOWN");
-    if ((s = malloc((size_t)len + 1)) == NULL)
-        return NULL;
-    if (OBJ_obj2txt(s, len + 1, obj, 1) != len) {
-        free(s);
-        return strdup("UNKNOWN");
-    }
-    return s;
-}
-
-/*
- * Subject CN and canonical DN of a certificate. Values are UTF-8; a value with
- * an embedded NUL cannot be compared as a C string without truncation, so such
- * a CA is kept in the graph but not indexed by name (*name_ok = false).
- */
-ANALYZER_ARRAYS_BEGIN
-static int
-ts_names(X509 *x, char **cn, char **dn, bool *name_ok)
-{
-    const X509_NAME *name = X509_get_subject_name(x);
-    struct cert_dn d = { 0, NULL };
-    int i, count = X509_NAME_entry_count(name), rc = -1;
-
-    *cn = NULL;
-    *dn = NULL;
-    *name_ok = true;
-    if (count > 0 && (d.rdn = calloc((size_t)count, sizeof *d.rdn)) == NULL)
-        goto out;
-    for (i = 0; i < count; i++) {
-        const X509_NAME_ENTRY *ne = X509_NAME_get_entry(name, i);
-        const ASN1_OBJECT *obj = X509_NAME_ENTRY_get_object(ne);
-        unsigned char *utf8 = NULL;
-        int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(ne));
-        char *v;
-
-        ERR_clear_error();
-        if (len < 0) {
-            /* Undecodable string type: keep the slot so the DN stays unique. */
-            *name_ok = false;
-            len = 0;
-        } else if (memchr(utf8, '\0', (size_t)len) != NULL) {
-            *name_ok = false;
-        }
-        v = malloc((size_t)len + 1);
-        if (v != NULL) {
-            if (len > 0)
-                memcpy(v, utf8, (size_t)len);
-            v[len] = '\0';
-        }
-        OPENSSL_free(utf8);
-        if (v == NULL)
-            goto out;
-        d.rdn[d.n].value = v;
-        d.rdn[d.n].type = ts_type_name(obj);
-        d.n++;
-        if (d.rdn[d.n - 1].type == NULL)
-            goto out;
-        if (*cn == NULL && OBJ_obj2nid(obj) == NID_commonName && (*cn = strdup(v)) == NULL)
-            goto out;
-    }
-    if (*cn == NULL && (*cn = strdup("")) == NULL)
-        goto out;
-    if ((*dn = cert_dn_canonical(&d)) == NULL)
-        goto out;
-    rc = 0;
-out:
-    cert_dn_free(&d);
-    if (rc < 0) {
-        free(*cn);
-        free(*dn);
-        *cn = *dn = NULL;
-    }
-    return rc;
-}
-ANALYZER_ARRAYS_END
 
 /* ---- graph ---- */
 
@@ -180,7 +56,7 @@ ts_hidx_cmp(const void *a, const void *b)
 static int
 ts_sha_cmp(const void *a, const void *b)
 {
-    const struct ts_cert *x = a, *y = b;
+    const struct trust_cert *x = a, *y = b;
 
     return memcmp(x->sha, y->sha, sizeof x->sha);
 }
@@ -223,7 +99,7 @@ ts_link(struct trust_store *ts)
     }
     qsort(h, ts->n, sizeof *h, ts_hidx_cmp);
     for (i = 0; i < ts->n; i++) {
-        struct ts_cert *c = &ts->certs[i];
+        struct trust_cert *c = &ts->certs[i];
         int ok = 0;
         unsigned long ih = X509_NAME_hash_ex(X509_get_issuer_name(c->x), NULL, NULL, &ok);
         size_t lo = 0, hi = ts->n, j;
@@ -292,7 +168,7 @@ ts_roots(struct trust_store *ts)
         mark[i] = i + 1;
         while (head < tail) {
             size_t q = queue[head], d = depth[head++], k;
-            const struct ts_cert *c = &ts->certs[q];
+            const struct trust_cert *c = &ts->certs[q];
 
             if (c->self_signed) {
                 found[nfound++] = q;
@@ -311,7 +187,7 @@ ts_roots(struct trust_store *ts)
             }
         }
         if (nfound > 0) {
-            struct ts_cert *c = &ts->certs[i];
+            struct trust_cert *c = &ts->certs[i];
 
             if ((c->roots = malloc(nfound * sizeof *c->roots)) == NULL)
                 goto out;
@@ -353,8 +229,8 @@ static int
 ts_root_cmp(const void *a, const void *b, void *arg)
 {
     const struct trust_store *ts = arg;
-    const struct ts_cert *x = &ts->certs[*(const size_t *)a];
-    const struct ts_cert *y = &ts->certs[*(const size_t *)b];
+    const struct trust_cert *x = &ts->certs[*(const size_t *)a];
+    const struct trust_cert *y = &ts->certs[*(const size_t *)b];
     int c = strcasecmp(x->cn, y->cn);
 
     if (c == 0)
@@ -379,6 +255,8 @@ ts_entries_free(struct ts_entry *e, size_t n)
     for (i = 0; i < n; i++) {
         free(e[i].cn);
         free(e[i].dn);
+        free(e[i].rc);
+        free(e[i].ca);
         free(e[i].display);
     }
     free(e);
@@ -396,8 +274,14 @@ ts_entry_fill(const struct trust_store *ts, struct ts_entry *e, const struct ts_
     int rc = -1;
 
     e->key = pairs[0].key;
+    if ((e->ca = calloc(np, sizeof *e->ca)) == NULL)
+        goto out;
+    for (i = 0; i < np; i++)
+        e->ca[i] = &ts->certs[pairs[i].i];
+    e->roots.nca = np;
+    e->roots.ca = e->ca;
     for (i = 0; i < np; i++) {
-        const struct ts_cert *c = &ts->certs[pairs[i].i];
+        const struct trust_cert *c = &ts->certs[pairs[i].i];
 
         for (j = 0; j < c->nroots; j++) {
             if (mark[c->roots[j]] == tag)
@@ -410,18 +294,22 @@ ts_entry_fill(const struct trust_store *ts, struct ts_entry *e, const struct ts_
     e->roots.n = n;
     e->roots.cn = ts_no_names;
     e->roots.dn = ts_no_names;
+    e->roots.root = NULL;
     if (n > 0) {
         if ((e->cn = calloc(n, sizeof *e->cn)) == NULL ||
-            (e->dn = calloc(n, sizeof *e->dn)) == NULL)
+            (e->dn = calloc(n, sizeof *e->dn)) == NULL ||
+            (e->rc = calloc(n, sizeof *e->rc)) == NULL)
             goto out;
         e->roots.cn = (const char *const *)e->cn;
         e->roots.dn = (const char *const *)e->dn;
+        e->roots.root = e->rc;
     }
     for (i = 0; i < n; i++) {
-        const struct ts_cert *r = &ts->certs[out[i]];
+        const struct trust_cert *r = &ts->certs[out[i]];
 
         e->cn[i] = r->cn;
         e->dn[i] = r->dn;
+        e->rc[i] = r;
         len += strlen(r->cn[0] != '\0' ? r->cn : r->dn) + 2;
     }
     if ((e->display = malloc(len)) == NULL)
@@ -460,7 +348,7 @@ ts_index(struct trust_store *ts, bool by_cn, struct ts_entry **entries, size_t *
     if (pairs == NULL || mark == NULL || out == NULL)
         goto out;
     for (i = 0; i < ts->n; i++) {
-        const struct ts_cert *c = &ts->certs[i];
+        const struct trust_cert *c = &ts->certs[i];
         const char *key = by_cn ? c->cn : c->dn;
 
         if (!c->name_ok || key[0] == '\0')
@@ -506,13 +394,8 @@ trust_store_free(struct trust_store *ts)
         return;
     ts_entries_free(ts->by_cn, ts->n_cn);
     ts_entries_free(ts->by_dn, ts->n_dn);
-    for (i = 0; i < ts->n; i++) {
-        X509_free(ts->certs[i].x);
-        free(ts->certs[i].cn);
-        free(ts->certs[i].dn);
-        free(ts->certs[i].issuers);
-        free(ts->certs[i].roots);
-    }
+    for (i = 0; i < ts->n; i++)
+        trust_cert_clear(&ts->certs[i]);
     free(ts->certs);
     free(ts);
 }
@@ -534,7 +417,7 @@ ts_collect(struct trust_store *ts, struct pem_certs *ld, char **err)
         goto out;
     }
     for (i = 0; i < ld->n; i++) {
-        struct ts_cert *c = &ts->certs[ts->n++];
+        struct trust_cert *c = &ts->certs[ts->n++];
         unsigned int mdlen = 0;
 
         c->x = ld->x[i];
@@ -547,7 +430,7 @@ ts_collect(struct trust_store *ts, struct pem_certs *ld, char **err)
     if (ts->n > 1)
         qsort(ts->certs, ts->n, sizeof *ts->certs, ts_sha_cmp);
     for (i = 0; i < ts->n; i++) {
-        struct ts_cert *c = &ts->certs[i];
+        struct trust_cert *c = &ts->certs[i];
         int ok = 0;
 
         if (u > 0 && memcmp(ts->certs[u - 1].sha, c->sha, sizeof c->sha) == 0) {
@@ -566,9 +449,10 @@ ts_collect(struct trust_store *ts, struct pem_certs *ld, char **err)
     }
     ts->n = u;
     for (i = 0; i < ts->n; i++) {
-        struct ts_cert *c = &ts->certs[i];
+        struct trust_cert *c = &ts->certs[i];
 
-        if (ts_names(c->x, &c->cn, &c->dn, &c->name_ok) < 0) {
+        c->ts = ts;
+        if (trust_cert_fill(c) < 0) {
             strfmt_set(err, "out of memory");
             goto out;
         }

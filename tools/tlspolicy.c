@@ -22,6 +22,7 @@
 #include "report.h"
 #include "verify_log.h"
 #include "export_mta.h"
+#include "trust.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -29,6 +30,7 @@
 #define DEFAULT_CONFIG SYSCONFDIR "/milter-tlspolicy/connectors.yaml"
 
 enum { EXIT_ACCEPT = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
+enum { EXIT_CHECK_WARNINGS = 1 };
 
 static const char *progname = "tlspolicy";
 
@@ -42,6 +44,7 @@ usage(FILE *fp)
         "       %s eval [-c FILE] direction=outbound rcpt=ADDRESS...\n"
         "       %s verify-log FILE...\n"
         "       %s export postfix [-c FILE] [--dir DIR]\n"
+        "       %s trust [PATTERN] [--json] [-c FILE]\n"
         "       %s -h | --help | --version\n"
         "\n"
         "keys: mta (postfix|sendmail|auto), client_addr, client_name, helo, sender,\n"
@@ -49,7 +52,7 @@ usage(FILE *fp)
         "      cert_issuer, verify\n"
         "A key given as KEY= is present but empty; a key not given is absent.\n"
         "default FILE: %s\n",
-        progname, progname, progname, progname, progname, progname, progname, DEFAULT_CONFIG);
+        progname, progname, progname, progname, progname, progname, progname, progname, DEFAULT_CONFIG);
 }
 
 /* Write s so that nothing in it can fake or split a line: control bytes, DEL and
@@ -223,8 +226,15 @@ cmd_check(int argc, char **argv)
         }
         goto out;
     }
-    printf("OK: %zu connectors\n", policy_connector_count(p));
-    rc = finish_stdout(EXIT_ACCEPT);
+    /* 0 clean, 1 loads with warnings (the daemon would load it too), 2 errors:
+     * a script can tell "fix this soon" from "this will not load". */
+    if (diags.n > 0) {
+        printf("OK: %zu connectors, %zu warnings\n", policy_connector_count(p), diags.n);
+        rc = finish_stdout(EXIT_CHECK_WARNINGS);
+    } else {
+        printf("OK: %zu connectors\n", policy_connector_count(p));
+        rc = finish_stdout(EXIT_ACCEPT);
+    }
 out:
     policy_unref(p);
     policy_diags_free(&diags);
@@ -570,5 +580,7 @@ main(int argc, char **argv)
         return verify_log_main(progname, argc - 2, argv + 2);
     if (strcmp(cmd, "export") == 0)
         return export_main(progname, argc - 2, argv + 2);
-    return usage_error("unknown command (expected check, eval, report, verify-log or export)", cmd);
+    if (strcmp(cmd, "trust") == 0)
+        return trust_main(progname, argc - 2, argv + 2);
+    return usage_error("unknown command (expected check, eval, report, verify-log, export or trust)", cmd);
 }

@@ -50,6 +50,7 @@ ca issuing "Contoso Issuing CA 2" root
 cp "$S/root.pem" "$S/run/contoso-root.pem"
 cp "$S/issuing.pem" "$S/run/contoso-issuing-ca.pem"
 cp "$here/contoso.yaml" "$S/run/connectors.yaml"
+cp "$here/public.yaml" "$S/run/public.yaml"
 
 # block NAME: stdin becomes the block, indented by four spaces as the README's examples are
 block() { sed -e 's/^/    /' -e 's/ *$//' >"$S/blocks/$1"; }
@@ -75,6 +76,13 @@ transcript "tlspolicy eval -c connectors.yaml mta=postfix sender='<a@contoso.exa
 transcript "tlspolicy eval -c connectors.yaml mta=postfix sender='<a@contoso.example>' \\
       tls_version=TLSv1.2 cipher=AES256-GCM-SHA384 cipher_bits=256 \\
       cert_subject=mail.contoso.example cert_issuer='Contoso Issuing CA 2'" | block contoso-fail
+
+# A partner under a public root: the names resolve in Debian's real CA bundle.
+[ -r /etc/ssl/certs/ca-certificates.crt ] ||
+    { echo "readme-examples: /etc/ssl/certs/ca-certificates.crt is needed (apt-get install ca-certificates)" >&2; exit 2; }
+block public-yaml <"$here/public.yaml"
+transcript 'tlspolicy check -c public.yaml' \
+    "tlspolicy trust 'root ca - r3' -c public.yaml" | block public-trust
 
 # Replace each generated block; a marker without its block, or a block without its
 # markers, is an error (a renamed block must not silently stop being checked).

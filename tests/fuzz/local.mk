@@ -40,7 +40,7 @@ if ENABLE_FUZZING
 # user's CFLAGS, which libFuzzer cannot steer.
 FUZZ_CC_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_LD_FLAGS = -fsanitize=fuzzer,address,undefined $(FUZZ_WRAP)
-FUZZ_LIBS = tests/fuzz/libpolicy_fuzz.a $(YAML_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+FUZZ_LIBS = tests/fuzz/libpolicy_fuzz.a $(YAML_LIBS) $(OPENSSL_LIBS) $(UNISTRING_LIBS) $(PTHREAD_LIBS)
 noinst_LIBRARIES += tests/fuzz/libpolicy_fuzz.a
 tests_fuzz_libpolicy_fuzz_a_SOURCES = $(policy_libpolicy_a_SOURCES)
 tests_fuzz_libpolicy_fuzz_a_CFLAGS = $(policy_libpolicy_a_CFLAGS) $(FUZZ_CC_FLAGS)

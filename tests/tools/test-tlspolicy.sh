@@ -333,9 +333,9 @@ E=(eval --json -c "$S")
 
 # ---------------------------------------------------------------- check
 
-t "check: valid file, connectors counted (disabled too)" 0 \
-  'stdout=OK: 13 connectors' check -c "$S"
-t "check: warnings go to stderr and do not fail" 0 \
+t "check: valid file with warnings, connectors counted (disabled too): exit 1" 1 \
+  'stdout=OK: 13 connectors, 2 warnings' check -c "$S"
+t "check: warnings go to stderr and exit 1, not 2" 1 \
   'stderr~warning|stderr~off|stdout~OK' check -c "$S"
 t "check: minimal file" 0 'stdout=OK: 0 connectors|stderr=' check -c "$MIN"
 t "check: a standard field as settings.header is refused" 2 \
@@ -343,8 +343,8 @@ t "check: a standard field as settings.header is refused" 2 \
   check -c "$T/hdr-from.yaml"
 t "check: a field mail systems add as settings.header is refused" 2 \
   "stderr~'X-Original-To'|stderr~mail systems add" check -c "$T/hdr-mta.yaml"
-t "check: shadowed connector and owned sender domain warn, do not fail" 0 \
-  "stdout=OK: 3 connectors|stderr^^$T/lint.yaml:7:5: warning: connector 'narrow' never claims anything: connector 'wide'|stderr^^$T/lint.yaml:5:[0-9]+: warning: .*'bank.example' of connector 'wide' is restricted by connector 'gw'" \
+t "check: shadowed connector and owned sender domain warn, do not fail" 1 \
+  "stdout=OK: 3 connectors, 2 warnings|stderr^^$T/lint.yaml:7:5: warning: connector 'narrow' never claims anything: connector 'wide'|stderr^^$T/lint.yaml:5:[0-9]+: warning: .*'bank.example' of connector 'wide' is restricted by connector 'gw'" \
   check -c "$T/lint.yaml"
 t "check: --config=FILE form" 0 'stdout=OK: 0 connectors' check "--config=$MIN"
 t "check: bad min_version at file:line:column" 2 \
@@ -369,8 +369,8 @@ t "check: a FIFO as trust_store is refused at its setting" 2 \
 t "check: a FIFO among the intermediates is refused at its entry" 2 \
   "stderr^^$T/fifo-ints.yaml:4:19: error: .*is a FIFO|stdout=" check -c "$T/fifo-ints.yaml"
 t "check: stray argument is a usage error" 2 'stderr~extra' check -c "$S" extra
-t "check FILE: positional form, as the example file advertises" 0 \
-  'stdout=OK: 13 connectors' check "$S"
+t "check FILE: positional form, as the example file advertises" 1 \
+  'stdout=OK: 13 connectors, 2 warnings' check "$S"
 t "check FILE: a broken positional file fails with its position" 2 \
   "stderr^^$T/bad-key.yaml:9:7: error|stdout=" check "$T/bad-key.yaml"
 t "check FILE: two files are a usage error naming the second" 2 \
@@ -378,6 +378,49 @@ t "check FILE: two files are a usage error naming the second" 2 \
 t "check FILE: FILE and -c together are ambiguous" 2 \
   "stderr~$MIN|stdout=" check -c "$S" "$MIN"
 t "check FILE: empty name refused" 2 'stderr~empty|stdout=' check ""
+
+# Issuer and root names are resolved in the trust store when the file loads.
+names_file() {   # FILE ROOTS ISSUERS
+    printf 'version: 1\nsettings: { trust_store: %s/trust.pem, intermediates: [%s/int-1.crt] }\nconnectors:\n  - name: n\n    match: {sender_domains: [n.test]}\n    require:\n      certificate: verified\n      root_issuers: [%s]\n      issuers: [%s]\n' \
+        "$PKI" "$PKI" "$2" "$3" >"$T/$1"
+}
+names_file names-ok.yaml '"test root ca r1"' '"Test  Issuing CA 1"'
+t "check: names resolve after case and space folding: exit 0" 0 \
+  'stdout=OK: 1 connectors|stderr=' check "$T/names-ok.yaml"
+names_file names-dash.yaml '"Test Root CA R1"' '"Test Issuing CA – 1"'
+t "check: an en dash is not a space: no match, a warning naming the closest, exit 1" 1 \
+  "stdout=OK: 1 connectors, 1 warnings|stderr^^$T/names-dash.yaml:9:17: warning: issuers: 'Test Issuing CA – 1' matches no CA certificate in the trust store.*closest: \"Test Issuing CA 1\" \\(DN /c=DE/o=Test PKI/cn=Test Issuing CA 1, sha256:[0-9a-f]{64}, expires [0-9-]{10}\\)" \
+  check "$T/names-dash.yaml"
+names_file names-none.yaml '"NoSuchRoot CA"' '"Test Issuing CA 1"'
+t "check: a root that matches nothing is a warning at its position: exit 1" 1 \
+  "stdout=OK: 1 connectors, 1 warnings|stderr^^$T/names-none.yaml:8:22: warning: root_issuers: 'NoSuchRoot CA' matches no root in the trust store, so messages under this requirement fail; closest: \"Other Root CA\"" \
+  check "$T/names-none.yaml"
+names_file names-int.yaml '"Test Issuing CA 1"' '"Test Issuing CA 1"'
+t "check: an intermediate named as a root says which root it is under" 1 \
+  "stderr~it is an intermediate CA, under the root \"Test Root CA R1\"" check "$T/names-int.yaml"
+fp=$(openssl x509 -in "$PKI/root-r1.crt" -noout -fingerprint -sha256 | sed 's/.*=//')
+names_file names-fp.yaml "\"sha256:$fp\"" '"CN=Test Issuing CA 1, O=Test PKI, C=DE"'
+t "check: a root by sha256: fingerprint with colons, an issuer by DN: exit 0" 0 \
+  'stdout=OK: 1 connectors|stderr=' check "$T/names-fp.yaml"
+names_file names-badfp.yaml '"sha256:0123"' '"Test Issuing CA 1"'
+t "check: a malformed fingerprint is an error: exit 2" 2 \
+  "stderr^^$T/names-badfp.yaml:8:22: error: root_issuers: 'sha256:0123' is not a fingerprint|stdout=" \
+  check "$T/names-badfp.yaml"
+t "trust: lists the roots and intermediates, and what each name resolved to" 0 \
+  "stdout~root Test Root CA R1|stdout~intermediate Test Issuing CA 1|stdout~  roots: Test Root CA R1|stdout~names-ok.yaml:8:22: root_issuers test root ca r1 (connector n): resolved|stdout^^  -> Test Root CA R1 sha256:[0-9a-f]{64}$" \
+  trust -c "$T/names-ok.yaml"
+t "trust PATTERN: filters by normalised substring" 0 \
+  "stdout~root Test Root CA R2|stdout!~Other Root CA|stdout!~intermediate" trust "ROOT  ca r2" -c "$T/names-ok.yaml"
+t "trust: exit 1 when a name did not resolve, with the closest" 1 \
+  "stdout~NoSuchRoot CA (connector n): none|stdout~  closest: Other Root CA" trust -c "$T/names-none.yaml"
+t "trust --json: certificates and names" 0 \
+  'names.0.found=resolved|certificates.0.type=root|names.0.certificates.0~' trust --json -c "$T/names-ok.yaml"
+t "trust: a stray second pattern is a usage error" 2 'stderr~usage' trust a b -c "$T/names-ok.yaml"
+t "eval: an unresolved root fails closed, and the reason names it" 1 \
+  "stdout~not resolved in the trust store: 'NoSuchRoot CA'" \
+  eval -c "$T/names-none.yaml" mta=postfix 'sender=<a@n.test>' tls_version=TLSv1.3 \
+  cipher=TLS_AES_256_GCM_SHA384 cipher_bits=256 cert_subject=mail.n.test \
+  'cert_issuer=Test Issuing CA 1'
 
 # ---------------------------------------------------------------- eval: Postfix
 

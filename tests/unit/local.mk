@@ -7,6 +7,7 @@ UNIT_TESTS = \
 	tests/unit/test_cert_name \
 	tests/unit/test_tls_facts \
 	tests/unit/test_trust_store \
+	tests/unit/test_trust_names \
 	tests/unit/test_policy_load \
 	tests/unit/test_facts \
 	tests/unit/test_policy_eval \
@@ -28,6 +29,8 @@ tests_unit_test_tls_facts_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_tls_facts_LDADD = $(UNIT_LDADD)
 tests_unit_test_trust_store_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_trust_store_LDADD = $(UNIT_LDADD)
+tests_unit_test_trust_names_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_trust_names_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_load_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_policy_load_LDADD = $(UNIT_LDADD)
 tests_unit_test_facts_CFLAGS = $(UNIT_CFLAGS)
