@@ -13,6 +13,7 @@ policy_libpolicy_a_SOURCES = \
 	policy/load_values.c policy/load_values.h policy/load_lint.c \
 	policy/policy_eval.c \
 	policy/facts.c \
+	policy/policyd_req.c policy/policyd_req.h \
 	policy/match_domain.c policy/match_domain.h \
 	policy/match_addr.c policy/match_addr.h \
 	policy/id_span.c policy/id_list.c policy/id_list.h \
