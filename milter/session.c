@@ -403,10 +403,13 @@ session_envrcpt(SMFICTX *ctx, struct session *s, char **argv)
 
         strbuf_init(&b);
         esc_put(&b, r->addr, POSTURE_VALUE_MAX, ESC_BARE);
-        posture_log_msg(LOG_DEBUG, "%s: rcpt=<%s> connector=%s verdict=%s action=%s mode=%s",
+        posture_log_msg(LOG_DEBUG, "%s: rcpt=<%s> connector=%s verdict=%s action=%s mode=%s "
+                        "cert_presented=%s cert_sha256=%s",
                         qid ? qid : "NOQUEUE", strbuf_str(&b), r->res.connector,
                         policy_verdict_name(r->res.verdict), policy_action_name(r->res.action),
-                        policy_mode_name(r->res.mode));
+                        policy_mode_name(r->res.mode),
+                        policy_tri_name(s->facts.cert_presented),
+                        s->facts.cert_sha256 ? s->facts.cert_sha256 : "-");
         strbuf_free(&b);
     }
     if (!r->refused)
