@@ -39,8 +39,8 @@
 /* Replies a peer may leave unread (it pipelines and never reads): then it goes. */
 #define POLICYD_MAX_UNREAD 64
 /* The join table's bounds: the reply happens-before the milter RCPT, which
- * takes the record within milliseconds (doc/mta-facts.md 12); what stays is a
- * recipient some later restriction rejected. */
+ * takes the record next (doc/mta-facts.md 12); what stays is a recipient some
+ * later restriction rejected, or a request without a milter session. */
 #define POLICYD_TABLE_MAX 8192
 #define POLICYD_TABLE_AGE 120
 
@@ -309,9 +309,9 @@ policyd_request(struct pconn *c, size_t len)
                             "its recipient will find no record");
         } else if (posture_log_verbose()) {
             posture_log_msg(LOG_DEBUG, "policy delegation: %s:%s -> %s:%s rcpt=<%s> "
-                            "certificate fingerprint %s", r.client_address, r.client_port,
+                            "ccert_fingerprint=\"%.100s\"", r.client_address, r.client_port,
                             r.server_address, r.server_port, r.recipient ? r.recipient : "",
-                            r.ccert_fingerprint && r.ccert_fingerprint[0] ? "given" : "none");
+                            r.ccert_fingerprint ? r.ccert_fingerprint : "");
         }
     }
     policyd_req_free(&r);
