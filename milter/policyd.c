@@ -57,6 +57,9 @@ struct pconn {
 };
 
 static int policyd_listen_fd = -1;
+/* Set once before any milter thread exists and never cleared: sessions read it
+ * without a lock, even while the daemon stops. */
+static bool policyd_on;
 static int policyd_wake[2] = { -1, -1 };
 static char *policyd_path;        /* the unix socket we created, or NULL */
 static char *policyd_spec;
@@ -71,7 +74,7 @@ static size_t policyd_nrefused;   /* connections over POLICYD_MAX_CONNS */
 bool
 policyd_enabled(void)
 {
-    return policyd_listen_fd >= 0;
+    return policyd_on;
 }
 
 static const char *
@@ -223,6 +226,7 @@ policyd_open(const char *spec, const char **path_out)
         return -1;
     }
     policyd_listen_fd = fd;
+    policyd_on = true;
     *path_out = policyd_path;
     return 0;
 }

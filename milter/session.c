@@ -378,7 +378,9 @@ session_envrcpt(SMFICTX *ctx, struct session *s, char **argv)
         return session_fail(ctx, s, 0, "out of memory reading a recipient");
     /* Postfix answered its policy request for this recipient before this RCPT
      * (doc/mta-facts.md 12): its certificate fingerprints are in the table now */
-    jrc = policyd_conn_rcpt(&s->deleg, session_sender(s), addr);
+    /* Sendmail gives {cert_fp} itself and is never asked by Postfix's smtpd */
+    jrc = s->facts.mta == POLICY_MTA_POSTFIX ?
+          policyd_conn_rcpt(&s->deleg, session_sender(s), addr) : 0;
     if (jrc != 0 && (jrc < 0 || session_build_facts(ctx, s) != 0)) {
         free(addr);
         return session_fail(ctx, s, 0, "out of memory joining the policy delegation request");
