@@ -38,11 +38,12 @@ put(unsigned port, const char *sender, const char *rcpt, const char *fp)
     struct policyd_req r;
 
     memset(&r, 0, sizeof r);
-    r.sender = (char *)sender;
-    r.recipient = (char *)rcpt;
-    r.ccert_fingerprint = (char *)fp;
-    r.ccert_pubkey_fingerprint = (char *)"PK";
+    r.sender = strdup(sender);
+    r.recipient = strdup(rcpt);
+    r.ccert_fingerprint = strdup(fp);
+    r.ccert_pubkey_fingerprint = strdup("PK");
     assert_int_equal(policyd_table_put(&k, &r), 0);
+    policyd_req_free(&r);
 }
 
 /* 1 and the fingerprint, or 0 */
