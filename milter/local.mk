@@ -7,6 +7,9 @@ milter_libmilterd_a_SOURCES = \
 	milter/callbacks.c milter/callbacks.h \
 	milter/session.c milter/session.h \
 	milter/macros.c milter/macros.h \
+	milter/policyd.c milter/policyd.h \
+	milter/policyd_conn.c milter/policyd_conn.h \
+	milter/policyd_table.c milter/policyd_table.h \
 	milter/reload.c milter/reload.h \
 	milter/posture_log.c milter/posture_log.h \
 	milter/logq.c milter/logq.h

@@ -16,11 +16,18 @@
  * asking again at MAIL covers SMFIP_NOHELO, wrappermode and MTAs that send them
  * late. Sendmail sends {verify} only when asked (doc/mta-facts.md 6.2). Postfix sends "i"
  * from DATA on only, so it is asked for again at end of message. */
-const char *const macros_connect = "j _ v {daemon_name} {client_addr} {client_name}";
+/* {daemon_addr} {daemon_port}: the server half of the policy delegation join key
+ * (doc/mta-facts.md 12); the list replaces Postfix's, which had {daemon_addr}.
+ * {cert_fp} (CertFingerprintAlgorithm set) or else {cert_md5}: Sendmail sends one,
+ * never both, and neither unless asked (doc/mta-facts.md 6.3). */
+const char *const macros_connect =
+    "j _ v {daemon_name} {daemon_addr} {daemon_port} {client_addr} {client_name}";
 const char *const macros_helo =
-    "{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} {verify}";
+    "{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} {verify} "
+    "{cert_fp} {cert_md5}";
 const char *const macros_envfrom =
-    "i {mail_addr} {tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} {verify}";
+    "i {mail_addr} {tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} {verify} "
+    "{cert_fp} {cert_md5}";
 const char *const macros_envrcpt = "{rcpt_addr}";
 const char *const macros_eom = "i";
 
@@ -100,6 +107,9 @@ macros_read(SMFICTX *ctx, const char *conn_host, const char *conn_addr,
     m->cert_subject = macros_get(ctx, "{cert_subject}");
     m->cert_issuer = macros_get(ctx, "{cert_issuer}");
     m->verify = macros_get(ctx, "{verify}");
+    m->cert_fp = macros_get(ctx, "{cert_fp}");
+    if (m->cert_fp == NULL)
+        m->cert_fp = macros_get(ctx, "{cert_md5}");
 }
 
 char *

@@ -26,6 +26,7 @@
 
 #include "callbacks.h"
 #include "logq.h"
+#include "policyd.h"
 #include "posture_log.h"
 #include "reload.h"
 
@@ -51,6 +52,7 @@ enum { MAIN_EXIT_OK = 0, MAIN_EXIT_FAIL = 1, MAIN_EXIT_CONFIG = 2 };
 struct main_opts {
     const char *config;
     const char *socket;
+    const char *policyd;         /* -d: Postfix policy delegation socket, or NULL */
     const char *user;            /* USER[:GROUP] */
     const char *pidfile;
     bool foreground;
@@ -64,7 +66,7 @@ static void
 main_usage(FILE *fp)
 {
     fprintf(fp, "usage: milter-tlspolicy [-c FILE] [-p SOCKET] [-f] [-u USER[:GROUP]] "
-                "[-P PIDFILE] [-T SECONDS] [-n] [-R] [-v] [-V]\n"
+                "[-P PIDFILE] [-T SECONDS] [-d SOCKET] [-n] [-R] [-v] [-V]\n"
                 "  -c FILE    connectors file (default %s)\n"
                 "  -p SOCKET  unix:/path, local:/path, inet:PORT@HOST, inet6:PORT@HOST\n"
                 "             (default %s)\n"
@@ -72,6 +74,8 @@ main_usage(FILE *fp)
                 "  -u USER[:GROUP]  drop privileges after creating the socket\n"
                 "  -P PIDFILE write the process id there\n"
                 "  -T SECONDS drop an MTA connection idle that long (default %d)\n"
+                "  -d SOCKET  also listen for Postfix policy delegation (unix:/path or\n"
+                "             inet:PORT@127.0.0.1), for the certificate fingerprints\n"
                 "  -n         check the connectors file and exit (0 good, 2 bad)\n"
                 "  -R         allow running as root without -u (not recommended)\n"
                 "  -v         more logging\n"
@@ -429,10 +433,11 @@ main_parse(int argc, char **argv, struct main_opts *o)
     o->config = MAIN_DEFAULT_CONFIG;
     o->socket = MAIN_DEFAULT_SOCKET;
     o->timeout = MAIN_DEFAULT_TIMEOUT;
-    while ((c = getopt(argc, argv, "c:p:fu:P:T:nRvVh")) != -1) {
+    while ((c = getopt(argc, argv, "c:p:d:fu:P:T:nRvVh")) != -1) {
         switch (c) {
         case 'c': o->config = optarg; break;
         case 'p': o->socket = optarg; break;
+        case 'd': o->policyd = optarg; break;
         case 'f': o->foreground = true; break;
         case 'u': o->user = optarg; break;
         case 'P': o->pidfile = optarg; break;
@@ -477,6 +482,11 @@ main_parse(int argc, char **argv, struct main_opts *o)
     if (!main_socket_valid(o->socket)) {
         fprintf(stderr, "milter-tlspolicy: -p %s: expected unix:/path, local:/path, "
                         "inet:PORT@HOST or inet6:PORT@HOST\n", o->socket);
+        return -1;
+    }
+    if (o->policyd != NULL && policyd_spec_check(o->policyd) != NULL) {
+        fprintf(stderr, "milter-tlspolicy: -d %s: %s\n", o->policyd,
+                policyd_spec_check(o->policyd));
         return -1;
     }
     return 0;
@@ -572,6 +582,13 @@ main(int argc, char **argv)
     sock_path = main_socket_path(o.socket);
     if (sock_path != NULL && o.user != NULL && main_own_socket(sock_path, &ids, o.user) != 0)
         goto out;
+    /* the same umask and ownership rule as the milter socket */
+    if (o.policyd != NULL) {
+        if (policyd_open(o.policyd, &sock_path) != 0)
+            goto out;
+        if (sock_path != NULL && o.user != NULL && main_own_socket(sock_path, &ids, o.user) != 0)
+            goto out;
+    }
 
     if (!o.foreground && (ready_fd = main_daemonise()) < 0)
         goto out;
@@ -606,6 +623,9 @@ main(int argc, char **argv)
         if (jrc != 0)
             goto out;
     }
+    /* a thread does not survive main_daemonise's fork: started after it */
+    if (policyd_start() != 0)
+        goto out;
     main_listener_tid = gettid();
     if ((err = reload_start(main_stop)) != 0) {
         syslog(LOG_ERR, "cannot start the reload thread: %s", strerror(err));
@@ -626,6 +646,7 @@ main(int argc, char **argv)
     } else
         syslog(LOG_ERR, "smfi_main failed");
 out:
+    policyd_stop();
     reload_shutdown();
     main_stop_logq();
     posture_log_json_close();

@@ -45,6 +45,7 @@
 
 static atomic_flag session_warned_symlist = ATOMIC_FLAG_INIT;
 static atomic_flag session_warned_actions = ATOMIC_FLAG_INIT;
+static atomic_flag session_warned_deleg = ATOMIC_FLAG_INIT;
 
 struct session *
 session_new(struct policy *p)
@@ -70,6 +71,8 @@ session_reset_msg(struct session *s)
     s->nrcpts = s->caprcpts = 0;
     free(s->qid);
     s->qid = NULL;
+    free(s->mail_arg);
+    s->mail_arg = NULL;
     if (s->have_facts)
         policy_facts_free(&s->facts);
     s->have_facts = false;
@@ -156,6 +159,7 @@ session_free(struct session *s)
     free(s->conn_host);
     free(s->conn_addr);
     free(s->helo);
+    policyd_conn_free(&s->deleg);
     policy_unref(s->policy);
     free(s);
 }
@@ -270,7 +274,10 @@ session_addr_text(const struct sockaddr *sa)
 sfsistat
 session_connect(SMFICTX *ctx, struct session *s, const char *host, const struct sockaddr *sa)
 {
-    (void)ctx;
+    policyd_conn_connect(&s->deleg, ctx, sa);
+    if (s->deleg.enabled && !s->deleg.keyed && !atomic_flag_test_and_set(&session_warned_deleg))
+        posture_log_msg(LOG_WARNING, "policy delegation cannot be joined to this connection: "
+                        "%s; Postfix certificate facts stay unknown", s->deleg.why_unkeyed);
     if (s->policy == NULL) {
         posture_log_msg(LOG_ERR, "NOQUEUE: internal error: no policy loaded");
         return SMFIS_TEMPFAIL;
@@ -296,22 +303,46 @@ session_helo(SMFICTX *ctx, struct session *s, const char *helo)
     return session_continue(s, SMFIP_NR_HELO);
 }
 
-/* Start a message: the TLS facts are final at MAIL, so they are built once.
+/* (Re)build the message's facts from the macros and what policy delegation
+ * said. 0, or -1 when out of memory (then there are none). */
+static int
+session_build_facts(SMFICTX *ctx, struct session *s)
+{
+    struct policy_macros m;
+
+    if (s->have_facts)
+        policy_facts_free(&s->facts);
+    s->have_facts = false;
+    macros_read(ctx, s->conn_host, s->conn_addr, s->helo, s->mail_arg, &m);
+    policyd_conn_macros(&s->deleg, &m);
+    if (policy_facts_build(&s->facts, &m) != 0)
+        return -1;
+    s->have_facts = true;
+    return 0;
+}
+
+/* Start a message: the TLS facts are final at MAIL, so they are built once
+ * (and again when policy delegation makes the certificate known at RCPT).
  * nr_bit: the no-reply bit of the calling stage. */
 static sfsistat
 session_start_msg(SMFICTX *ctx, struct session *s, unsigned long nr_bit, const char *mail_arg)
 {
-    struct policy_macros m;
-
     session_end_msg(s);
     s->in_msg = true;
     if (s->policy == NULL)
         return session_fail(ctx, s, nr_bit, "no policy loaded");
-    macros_read(ctx, s->conn_host, s->conn_addr, s->helo, mail_arg, &m);
-    if (policy_facts_build(&s->facts, &m) != 0)
+    if (mail_arg != NULL && (s->mail_arg = strdup(mail_arg)) == NULL)
+        return session_fail(ctx, s, nr_bit, "out of memory storing the sender");
+    if (session_build_facts(ctx, s) != 0)
         return session_fail(ctx, s, nr_bit, "out of memory building the session facts");
-    s->have_facts = true;
     return session_continue(s, nr_bit);
+}
+
+/* The sender as Postfix's policy request spells it: "" for the null sender. */
+static const char *
+session_sender(const struct session *s)
+{
+    return s->facts.sender_null || s->facts.sender == NULL ? "" : s->facts.sender;
 }
 
 sfsistat
@@ -329,6 +360,7 @@ session_envrcpt(SMFICTX *ctx, struct session *s, char **argv)
     sfsistat st;
     size_t ncap;
     char *addr;
+    int jrc;
 
     if (!s->in_msg && (st = session_start_msg(ctx, s, 0, NULL)) != SMFIS_CONTINUE)
         return st;
@@ -347,6 +379,15 @@ session_envrcpt(SMFICTX *ctx, struct session *s, char **argv)
     addr = macros_rcpt(ctx, argv != NULL ? argv[0] : NULL);
     if (addr == NULL)
         return session_fail(ctx, s, 0, "out of memory reading a recipient");
+    /* Postfix answered its policy request for this recipient before this RCPT
+     * (doc/mta-facts.md 12): its certificate fingerprints are in the table now */
+    /* Sendmail gives {cert_fp} itself and is never asked by Postfix's smtpd */
+    jrc = s->facts.mta == POLICY_MTA_POSTFIX ?
+          policyd_conn_rcpt(&s->deleg, session_sender(s), addr) : 0;
+    if (jrc != 0 && (jrc < 0 || session_build_facts(ctx, s) != 0)) {
+        free(addr);
+        return session_fail(ctx, s, 0, "out of memory joining the policy delegation request");
+    }
     r = &s->rcpts[s->nrcpts];
     memset(r, 0, sizeof *r);
     if (policy_eval(s->policy, &s->facts, addr, &r->res) != 0) {
@@ -367,10 +408,13 @@ session_envrcpt(SMFICTX *ctx, struct session *s, char **argv)
 
         strbuf_init(&b);
         esc_put(&b, r->addr, POSTURE_VALUE_MAX, ESC_BARE);
-        posture_log_msg(LOG_DEBUG, "%s: rcpt=<%s> connector=%s verdict=%s action=%s mode=%s",
+        posture_log_msg(LOG_DEBUG, "%s: rcpt=<%s> connector=%s verdict=%s action=%s mode=%s "
+                        "cert_presented=%s cert_sha256=%s",
                         qid ? qid : "NOQUEUE", strbuf_str(&b), r->res.connector,
                         policy_verdict_name(r->res.verdict), policy_action_name(r->res.action),
-                        policy_mode_name(r->res.mode));
+                        policy_mode_name(r->res.mode),
+                        policy_tri_name(s->facts.cert_presented),
+                        s->facts.cert_sha256 ? s->facts.cert_sha256 : "-");
         strbuf_free(&b);
     }
     if (!r->refused)

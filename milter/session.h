@@ -15,6 +15,7 @@
 #include <libmilter/mfapi.h>
 
 #include "policy.h"
+#include "policyd_conn.h"
 
 struct session_rcpt {
     char *addr;
@@ -32,6 +33,7 @@ struct session {
     char *conn_host;                /* xxfi_connect host name */
     char *conn_addr;                /* xxfi_connect address as text */
     char *helo;                     /* last HELO/EHLO argument */
+    struct policyd_conn deleg;      /* Postfix policy delegation join (-d) */
 
     /* message */
     bool in_msg;
@@ -40,6 +42,7 @@ struct session {
     bool have_facts;
     struct policy_facts facts;
     char *qid;                      /* queue id seen at MAIL/RCPT (Sendmail), or NULL */
+    char *mail_arg;                 /* MAIL FROM argument, to build the facts again */
     struct session_rcpt *rcpts;
     size_t nrcpts, caprcpts;
     size_t nposture;                /* copies of our posture header in the message */

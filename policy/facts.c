@@ -363,6 +363,12 @@ policy_facts_build(struct policy_facts *f, const struct policy_macros *m)
         goto fail;
     if (build_fingerprints(f, m) < 0)
         goto fail;
+    /* Sendmail gives {cert_fp} itself: delegation is a Postfix matter */
+    f->deleg = f->mta == POLICY_MTA_POSTFIX ? m->deleg : POLICY_DELEG_OFF;
+    if (f->deleg == POLICY_DELEG_MISSING && f->tls &&
+        add_note(f, "Postfix policy delegation sent nothing for this connection: no "
+                 "certificate fingerprint") < 0)
+        goto fail;
     return 0;
 fail:
     policy_facts_free(f);

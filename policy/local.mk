@@ -14,6 +14,7 @@ policy_libpolicy_a_SOURCES = \
 	policy/load_outbound.c policy/outbound.c policy/outbound.h policy/outbound_int.h \
 	policy/policy_eval.c \
 	policy/facts.c \
+	policy/policyd_req.c policy/policyd_req.h \
 	policy/match_domain.c policy/match_domain.h \
 	policy/match_addr.c policy/match_addr.h \
 	policy/id_span.c policy/id_list.c policy/id_list.h \

@@ -125,6 +125,12 @@ const char *policy_hash(const struct policy *);
 
 /* ---------------------------------------------------------------- session facts */
 
+/* Postfix gives a milter nothing about a certificate that did not verify; its
+ * policy delegation request does (the fingerprints). OFF: the daemon does not
+ * listen for it; MISSING: it does, but nothing arrived for this connection (a
+ * restriction decided before check_policy_service); MATCHED: it arrived. */
+enum policy_deleg { POLICY_DELEG_OFF = 0, POLICY_DELEG_MISSING, POLICY_DELEG_MATCHED };
+
 /* Raw macro values exactly as the MTA sent them. NULL = macro absent, "" = present
  * but empty: the two mean different things (see doc/mta-facts.md). */
 struct policy_macros {
@@ -147,6 +153,9 @@ struct policy_macros {
      * did not verify. NULL = not given, "" = given: no certificate. */
     const char *cert_fp;
     const char *pubkey_fp;        /* ccert_pubkey_fingerprint (SPKI); Postfix only */
+    /* Postfix only: whether the daemon listens for policy delegation (-d) and a
+     * request of this connection arrived (then cert_fp/pubkey_fp come from it). */
+    enum policy_deleg deleg;
 };
 
 /* The normalised session record. Strings are owned by the record, NUL-terminated,
@@ -184,6 +193,7 @@ struct policy_facts {
      * digest (a note says which). */
     char *cert_sha256;
     char *pubkey_sha256;
+    enum policy_deleg deleg;      /* as in policy_macros; OFF for Sendmail */
 
     /* Problems met while normalising (bad xtext, unparsable DN, unknown cipher...):
      * not fatal, they become reasons when a requirement needs the value. */

@@ -279,13 +279,23 @@ check_certificate(const struct policy_require *q, const struct policy_facts *f, 
     bool postfix = f->mta == POLICY_MTA_POSTFIX;
 
     if (q->certificate == POLICY_CERT_PRESENTED && f->cert_presented != POLICY_TRI_YES) {
+        if (f->cert_presented == POLICY_TRI_UNKNOWN && postfix)
+            return add_reason(r, f->deleg == POLICY_DELEG_MISSING ?
+                "client certificate unknown: Postfix policy delegation sent nothing for this "
+                "connection (put check_policy_service before any permit_* in "
+                "smtpd_recipient_restrictions)" :
+                "client certificate unknown: Postfix gives the milter no certificate for an "
+                "unverified client; enable policy delegation (-d)");
         if (f->cert_presented == POLICY_TRI_UNKNOWN)
-            return add_reason(r, postfix ?
-                "no verified client certificate (Postfix passes no details of an unverified one)" :
-                "client certificate unknown: the MTA passed no {cert_subject}");
+            return add_reason(r, "client certificate unknown: the MTA passed no {cert_subject}");
         return add_reason(r, "no client certificate");
     }
     if (q->certificate == POLICY_CERT_VERIFIED && f->cert_verified != POLICY_TRI_YES) {
+        /* delegation tells an untrusted certificate from none (doc/mta-facts.md 12) */
+        if (postfix && f->cert_presented == POLICY_TRI_YES)
+            return add_reason(r, "client certificate did not verify (Postfix sent no {cert_subject})");
+        if (postfix && f->cert_presented == POLICY_TRI_NO && f->deleg == POLICY_DELEG_MATCHED)
+            return add_reason(r, "no client certificate");
         if (postfix)
             return add_reason(r, "no verified client certificate");
         if (f->cert_verified == POLICY_TRI_UNKNOWN)

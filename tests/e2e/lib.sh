@@ -191,6 +191,8 @@ e2e_pki() {
 
 # milter_start CONFIG: run the daemon in the foreground (-f) as user postfix on a unix
 # socket in $T/milter; its stderr (the syslog lines, via -f) goes to $MILTER_LOG.
+# MILTER_ARGS (an array, default empty) adds options (-d, -v).
+MILTER_ARGS=()
 milter_start() {
     local conf=$1
     MILTER_DIR=$T/milter
@@ -201,7 +203,7 @@ milter_start() {
     chmod 755 "$MILTER_DIR"
     rm -f "$MILTER_SOCK"
     "$MILTER_BIN" -f -c "$conf" -p "unix:$MILTER_SOCK" -u postfix \
-        -P "$MILTER_DIR/milter.pid" >>"$MILTER_LOG" 2>&1 &
+        -P "$MILTER_DIR/milter.pid" "${MILTER_ARGS[@]}" >>"$MILTER_LOG" 2>&1 &
     E2E_MILTER_PID=$!
     milter_wait_socket
 }
@@ -480,6 +482,7 @@ sm_fetch() {
 }
 
 # sm_start DIR PORT MILTER-SOCKET: Sendmail with STARTTLS and INPUT_MAIL_FILTER on
+# (SM_MC_EXTRA: more .mc lines, e.g. the certificate fingerprint algorithm)
 # 127.0.0.1:PORT, Sendmail's DEFAULT milter macro lists (no confMILTER_MACROS_*: the
 # daemon's own smfi_setsymlist requests are what is tested), queue-only delivery.
 # Isolation: sendmail canonicalises its host name before it reads its .cf, through
@@ -531,6 +534,7 @@ dnl fault tests beside this suite) passes that easily. The rig must not throttle
 define(\`confQUEUE_LA', \`100000')dnl
 define(\`confREFUSE_LA', \`100000')dnl
 define(\`confDELAY_LA', \`0')dnl
+${SM_MC_EXTRA:-}
 INPUT_MAIL_FILTER(\`tlspolicy', \`S=unix:$milter, F=T, T=C:10s;S:20s;R:20s;E:1m')dnl
 DAEMON_OPTIONS(\`Port=$port, Addr=127.0.0.1, Name=MTA-e2e')dnl
 FEATURE(\`nocanonify')dnl

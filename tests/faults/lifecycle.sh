@@ -87,6 +87,35 @@ ok "SIGTERM stops the daemon after a session (bounded wait 10 s)" gone "$E2E_MIL
 diag "stop after one served session: $(ms_since "$t0") ms"
 wait "$E2E_MILTER_PID" 2>/dev/null
 
+# ------------------------------------------------------------------ -d (policy delegation)
+out=$("$MILTER_BIN" -d inet:10026@192.0.2.1 -c "$T/policy.yaml" 2>&1 >/dev/null)
+is "$?" 2 "-d on a non-loopback address is a usage error (exit 2)"
+like "$out" "-d inet:10026@192.0.2.1: expected a loopback address" "-d says what it expects"
+echo keep >"$T/not-a-socket"
+out=$("$MILTER_BIN" -u nobody -c "$T/policy.yaml" -p "unix:$T/pd/d.sock"       -d "unix:$T/not-a-socket" </dev/null 2>&1 >/dev/null)
+is "$?" 1 "-d on a path that is not a socket exits 1"
+like "$out" "exists and is not a socket; not replacing it" "-d leaves a file at its path alone"
+is "$(cat "$T/not-a-socket")" keep "the file is untouched"
+daemon_start "$T/policy.yaml" -d "unix:$T/policyd.sock" || bail_out "milter-tlspolicy -d did not start"
+ok "-d creates its socket" test -S "$T/policyd.sock"
+# one policy connection left open with half a request, as a stuck smtpd would
+exec 7> >(perl -MIO::Socket::UNIX -e '
+    my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1;
+    print $s "request=smtpd_access_policy\nprotocol_state=RC"; $s->flush; sleep 30' "$T/policyd.sock")
+sleep 0.3
+t0=$(date +%s%N)
+kill -TERM "$E2E_MILTER_PID"
+wait_for 10 gone "$E2E_MILTER_PID"
+ok "SIGTERM stops a -d daemon with a policy connection open (bounded wait 10 s)" \
+    gone "$E2E_MILTER_PID"
+diag "stop with -d and an open policy connection: $(ms_since "$t0") ms"
+wait "$E2E_MILTER_PID"
+is "$?" 0 "the -d stop exits 0"
+exec 7>&-
+ok "the stop logs the policy delegation counts" \
+    grep -q 'policy delegation: 0 request(s) stored' "$MILTER_LOG"
+ok "the -d socket is removed at stop" not test -e "$T/policyd.sock"
+
 # ------------------------------------------------------------------ descriptor limit
 hard=$(ulimit -Hn)
 if command -v prlimit >/dev/null && [ "$hard" != unlimited ] && [ "$hard" -gt 256 ]; then

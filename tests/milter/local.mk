@@ -31,6 +31,13 @@ tests_milter_test_logq_SOURCES = tests/milter/test_logq.c
 tests_milter_test_logq_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PTHREAD_CFLAGS) \
 	-I$(top_srcdir)/milter -I$(top_srcdir)/tests/unit
 tests_milter_test_logq_LDADD = milter/libmilterd.a $(CMOCKA_LIBS) $(PTHREAD_LIBS)
+# the policy delegation join table (no libmilter: it links alone)
+check_PROGRAMS += tests/milter/test_policyd_table
+TESTS += tests/milter/test_policyd_table
+tests_milter_test_policyd_table_SOURCES = tests/milter/test_policyd_table.c milter/policyd_table.c
+tests_milter_test_policyd_table_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PTHREAD_CFLAGS) \
+	-I$(top_srcdir)/milter -I$(top_srcdir)/policy
+tests_milter_test_policyd_table_LDADD = $(POLICY_LIBS) $(CMOCKA_LIBS) $(PTHREAD_LIBS)
 endif
 
 # miltertest against the real daemon; the runner skips (TAP SKIP) without it.

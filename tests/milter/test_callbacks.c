@@ -893,12 +893,13 @@ run_nego(void **state)
     assert_int_equal(p3, 0);
     assert_int_equal(ctx->nsymlist, r->want_symlists);
     if (r->want_symlists) {
-        want_str("connect list", ctx->symlist[SMFIM_CONNECT],
-                 "j _ v {daemon_name} {client_addr} {client_name}");
-        want_str("helo list", ctx->symlist[SMFIM_HELO],
-                 "{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} {verify}");
+        want_str("connect list", ctx->symlist[SMFIM_CONNECT], "j _ v {daemon_name} "
+                 "{daemon_addr} {daemon_port} {client_addr} {client_name}");
+        want_str("helo list", ctx->symlist[SMFIM_HELO], "{tls_version} {cipher} "
+                 "{cipher_bits} {cert_subject} {cert_issuer} {verify} {cert_fp} {cert_md5}");
         want_str("envfrom list", ctx->symlist[SMFIM_ENVFROM], "i {mail_addr} {tls_version} "
-                 "{cipher} {cipher_bits} {cert_subject} {cert_issuer} {verify}");
+                 "{cipher} {cipher_bits} {cert_subject} {cert_issuer} {verify} "
+                 "{cert_fp} {cert_md5}");
         want_str("envrcpt list", ctx->symlist[SMFIM_ENVRCPT], "{rcpt_addr}");
         want_str("eom list", ctx->symlist[SMFIM_EOM], "i");
     }

@@ -84,6 +84,10 @@ static const char policy_text[] =
     "  - name: by-cert\n"
     "    match: { certificate_names: [mail.partner-x.test] }\n"
     "    require: { certificate: verified, issuers: [\"/C=DE/O=Test PKI/CN=Test Cross CA\"] }\n"
+    "    on_fail: reject\n"
+    "  - name: presented\n"
+    "    match: { sender_domains: [presented.test] }\n"
+    "    require: { certificate: presented }\n"
     "    on_fail: reject\n";
 
 static const char monitor_text[] =
@@ -127,6 +131,8 @@ static const char owned_text[] =
 #define SM POLICY_MTA_SENDMAIL
 #define TLS13 .tls_version = "TLSv1.3", .cipher = "TLS_AES_256_GCM_SHA384", .cipher_bits = "256"
 #define TLS12 .tls_version = "TLSv1.2", .cipher = "ECDHE-RSA-AES256-GCM-SHA384", .cipher_bits = "256"
+/* a SHA-256 as Postfix's ccert_fingerprint and Sendmail's {cert_fp} print it */
+#define FP_C "46:62:0A:1B:2C:3D:4E:5F:60:71:82:93:A4:B5:C6:D7:E8:F9:0A:1B:2C:3D:4E:5F:60:71:82:93:A4:B5:EF:71"
 #define CERT_A .cert_subject = "mail.partner-a.test", .cert_issuer = "Test Issuing CA 1"
 #define CERT_B .cert_subject = "mail.partner-b.test", .cert_issuer = "Other Issuing CA"
 #define SM_CERT_A .cert_subject = "/C=GB/O=Partner+20A+20Ltd/OU=Mail/CN=mail.partner-a.test", \
@@ -219,6 +225,34 @@ static const struct row rows[] = {
       { .mta = PF, .sender = "<a@partner-a.test>", TLS13, .cert_subject = "*.partner-a.test",
         .cert_issuer = "Test Issuing CA 1" }, NULL,
       "partner-a", PASS, ACCEPT, ENF, false, NULL, NULL },
+    /* Postfix policy delegation (-d): the fingerprint tells untrusted from none */
+    { "postfix without -d cannot tell an unverified certificate", 0,
+      { .mta = PF, .sender = "<a@presented.test>", TLS13 }, NULL,
+      "presented", FAIL, REJ, ENF, true, "enable policy delegation (-d)", NULL },
+    { "postfix with -d but no request is unknown, not absent", 0,
+      { .mta = PF, .sender = "<a@presented.test>", TLS13, .deleg = POLICY_DELEG_MISSING }, NULL,
+      "presented", FAIL, REJ, ENF, true, "policy delegation sent nothing for this connection", NULL },
+    { "postfix with -d: self-signed certificate is presented", 0,
+      { .mta = PF, .sender = "<a@presented.test>", TLS13, .deleg = POLICY_DELEG_MATCHED,
+        .cert_fp = FP_C, .pubkey_fp = FP_C }, NULL,
+      "presented", PASS, ACCEPT, ENF, false, NULL, NULL },
+    { "postfix with -d: no certificate", 0,
+      { .mta = PF, .sender = "<a@presented.test>", TLS13, .deleg = POLICY_DELEG_MATCHED,
+        .cert_fp = "", .pubkey_fp = "" }, NULL,
+      "presented", FAIL, REJ, ENF, true, "no client certificate", NULL },
+    { "postfix with -d: untrusted certificate did not verify", 0,
+      { .mta = PF, .sender = "<x@partner-b.test>", TLS13, .deleg = POLICY_DELEG_MATCHED,
+        .cert_fp = FP_C, .pubkey_fp = FP_C }, NULL,
+      "partner-b", FAIL, TEMP, ENF, true, "client certificate did not verify", NULL },
+    { "postfix with -d: no certificate is told apart from an untrusted one", 0,
+      { .mta = PF, .sender = "<x@partner-b.test>", TLS13, .deleg = POLICY_DELEG_MATCHED,
+        .cert_fp = "", .pubkey_fp = "" }, NULL,
+      "partner-b", FAIL, TEMP, ENF, true, "no client certificate", NULL },
+    { "sendmail {cert_fp} of a certificate that failed verification is presented", 0,
+      { .mta = SM, .sender = "a@presented.test", .verify = "FAIL", TLS13,
+        .cert_subject = "/C=FR/O=Partner+20C+20SA/CN=selfsigned.partner-c.test",
+        .cert_issuer = "/C=FR/O=Partner+20C+20SA/CN=selfsigned.partner-c.test", .cert_fp = FP_C },
+      NULL, "presented", PASS, ACCEPT, ENF, false, NULL, NULL },
     { "disabled connector is skipped; tempfail action", 0,
       { .mta = PF, .sender = "<x@partner-b.test>", TLS13 }, NULL,
       "partner-b", FAIL, TEMP, ENF, true, "no verified client certificate", NULL },
