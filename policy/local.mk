@@ -1,6 +1,6 @@
 # policy/local.mk -- libpolicy.a, the pure policy library (no libmilter).
 noinst_LIBRARIES += policy/libpolicy.a
-policy_libpolicy_a_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(OPENSSL_CFLAGS)
+policy_libpolicy_a_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(OPENSSL_CFLAGS) $(IDN2_CFLAGS)
 policy_libpolicy_a_SOURCES = \
 	policy/policy.h policy/policy_int.h policy/id_span.h \
 	policy/strfmt.c policy/strfmt.h policy/analyzer.h \
@@ -12,7 +12,8 @@ policy_libpolicy_a_SOURCES = \
 	policy/load_settings.c policy/load_require.c policy/load_connector.c \
 	policy/load_values.c policy/load_values.h policy/load_lint.c \
 	policy/policy_eval.c \
-	policy/facts.c \
+	policy/facts.c policy/hdr_from.c policy/hdr_from.h \
+	policy/idna.c policy/idna.h \
 	policy/match_domain.c policy/match_domain.h \
 	policy/match_addr.c policy/match_addr.h \
 	policy/id_span.c policy/id_list.c policy/id_list.h \
@@ -26,5 +27,5 @@ policy_libpolicy_a_SOURCES = \
 	policy/authres.c policy/authres.h \
 	policy/posture.c policy/posture.h policy/posture_render.c policy/posture_render.h
 # What a program linking libpolicy.a needs.
-POLICY_LIBS = policy/libpolicy.a $(YAML_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+POLICY_LIBS = policy/libpolicy.a $(YAML_LIBS) $(OPENSSL_LIBS) $(IDN2_LIBS) $(PTHREAD_LIBS)
 dist_man_MANS += policy/milter-tlspolicy.yaml.5
