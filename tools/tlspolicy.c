@@ -20,6 +20,7 @@
 #include "posture.h"
 #include "strbuf.h"
 #include "report.h"
+#include "tools_install.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -37,6 +38,7 @@ usage(FILE *fp)
         "usage: %s check [FILE | -c FILE]\n"
         "       %s eval [-c FILE] [--json] KEY=VALUE...\n"
         "       %s report [--help] [OPTIONS] [FILE...]\n"
+        "       %s install NEW TARGET   (check NEW, then replace TARGET atomically)\n"
         "       %s -h | --help | --version\n"
         "\n"
         "keys: mta (postfix|sendmail|auto), client_addr, client_name, helo, sender,\n"
@@ -44,7 +46,7 @@ usage(FILE *fp)
         "      cert_issuer, verify, header_from (a From: field body; repeatable)\n"
         "A key given as KEY= is present but empty; a key not given is absent.\n"
         "default FILE: %s\n",
-        progname, progname, progname, progname, DEFAULT_CONFIG);
+        progname, progname, progname, progname, progname, DEFAULT_CONFIG);
 }
 
 /* Write s so that nothing in it can fake or split a line: control bytes, DEL and
@@ -579,5 +581,7 @@ main(int argc, char **argv)
         return cmd_eval(argc - 2, argv + 2);
     if (strcmp(cmd, "report") == 0)
         return report_main(progname, argc - 2, argv + 2);
-    return usage_error("unknown command (expected check, eval or report)", cmd);
+    if (strcmp(cmd, "install") == 0)
+        return install_main(progname, argc - 2, argv + 2);
+    return usage_error("unknown command (expected check, eval, report or install)", cmd);
 }
