@@ -64,6 +64,7 @@ check_features() {
     need "libmilter headers (libmilter/mfapi.h)" libmilter-dev test -f /usr/include/libmilter/mfapi.h
     need "OpenSSL 3 headers (pkg-config openssl >= 3)" libssl-dev pkg-config --atleast-version=3 openssl
     need "libyaml headers (pkg-config yaml-0.1)" libyaml-dev pkg-config --exists yaml-0.1
+    need "libidn2 headers (pkg-config libidn2; every domain is compared as IDNA A-labels)" libidn2-dev pkg-config --exists libidn2
     need "yajl headers (pkg-config yajl; tlspolicy report parses JSON with it)" libyajl-dev pkg-config --exists yajl
     need "zlib headers (pkg-config zlib; tlspolicy report reads gzip logs)" zlib1g-dev pkg-config --exists zlib
     need "libunistring headers (uninorm.h; CA names compare after NFKC)" libunistring-dev test -f /usr/include/uninorm.h

@@ -444,6 +444,11 @@ session_header(SMFICTX *ctx, struct session *s, const char *name, const char *va
     if (name == NULL || s->policy == NULL)
         return session_continue(s, SMFIP_NR_HDR);
     st = policy_settings(s->policy);
+    /* Every From: field (RFC 5322 allows one; a message with more is judged on
+     * all of them) goes into the facts; end of message decides. */
+    if (strcasecmp(name, "From") == 0 && s->have_facts &&
+        policy_facts_add_header_from(&s->facts, value) != 0)
+        return session_fail(ctx, s, SMFIP_NR_HDR, "out of memory reading the From: header");
     if (st->header != NULL && st->header[0] != '\0' && strcasecmp(name, st->header) == 0)
         s->nposture++;
     if (strcasecmp(name, SESSION_AUTHRES) == 0) {
@@ -584,6 +589,58 @@ session_quarantine(SMFICTX *ctx, struct session *s, const char *qid)
     }
 }
 
+/*
+ * The From: header is known only at end of message: judge every accepted
+ * recipient again with it (policy_eval holds restricted sender domains for
+ * the From: domains). When one is now refused, the whole message is, with
+ * that result's reply, as a restricted envelope sender would have been at
+ * RCPT; the refusal is logged like one, and the JSON line says not delivered.
+ * Returns 0 (go on), 1 (rejected), 2 (tempfailed) or -1 (out of memory).
+ */
+static int
+session_judge_from(SMFICTX *ctx, struct session *s, const struct policy_settings *st,
+                   const char *qid)
+{
+    struct posture_rcpt *pr = NULL;
+    struct posture_reply reply;
+    struct posture_msg m;
+    const struct policy_result *worst = NULL;
+    size_t i;
+
+    for (i = 0; i < s->nrcpts; i++) {
+        struct session_rcpt *r = &s->rcpts[i];
+        struct policy_result t;
+
+        if (r->refused)
+            continue;
+        if (policy_eval(s->policy, &s->facts, r->addr, &t) != 0) {
+            policy_result_free(&t);
+            return -1;
+        }
+        policy_result_free(&r->res);
+        r->res = t;
+        if ((r->refused = policy_result_refuses(&r->res))) {
+            posture_log_refused(qid, r->addr, &r->res);
+            if (worst == NULL || r->res.action > worst->action)
+                worst = &r->res;
+        }
+    }
+    if (worst == NULL)
+        return 0;
+    memset(&m, 0, sizeof m);
+    if (session_describe(s, false, &m, &pr) != 0)
+        return -1;
+    m.queue_id = macros_queue_id(ctx);
+    m.json = st->log_json != NULL && st->log_json[0] != '\0';
+    posture_log_message(&m);
+    free(pr);
+    if (posture_render_reply(worst, &reply) == 0 &&
+        smfi_setreply(ctx, reply.rcode, reply.xcode, reply.text) != MI_SUCCESS)
+        posture_log_msg(LOG_WARNING, "%s: smfi_setreply refused the reply text", qid);
+    posture_render_reply_free(&reply);
+    return worst->action == POLICY_ACTION_TEMPFAIL ? 2 : 1;
+}
+
 sfsistat
 session_eom(SMFICTX *ctx, struct session *s)
 {
@@ -621,6 +678,18 @@ session_eom(SMFICTX *ctx, struct session *s)
         posture_log_message(&m);
         session_remove_forged(ctx, s, st, qid);
         goto out;
+    }
+    if (s->facts.nfrom > 0) {
+        int from = session_judge_from(ctx, s, st, qid);
+
+        if (from < 0) {
+            rc = session_fail(ctx, s, 0, "out of memory judging the From: header");
+            goto out;
+        }
+        if (from > 0) {
+            rc = from == 2 ? SMFIS_TEMPFAIL : SMFIS_REJECT;
+            goto out;
+        }
     }
     /* Everything that can run out of memory comes first, so a message that is
      * then refused was never logged as delivered. */

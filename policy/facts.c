@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "cert_name.h"
+#include "hdr_from.h"
+#include "idna.h"
 #include "match_addr.h"
 #include "policy.h"
 #include "strfmt.h"
@@ -35,22 +38,6 @@ set_str(char **dst, const char *src, size_t len)
     return 0;
 }
 
-/* Lower-case copy without one trailing dot; NULL (and *dst = NULL) if nothing is left. */
-static int
-set_domain(char **dst, const char *src, size_t len)
-{
-    *dst = NULL;
-    if (len > 0 && src[len - 1] == '.')
-        len--;
-    if (len == 0)
-        return 0;
-    if (set_str(dst, src, len) < 0)
-        return -1;
-    for (char *p = *dst; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    return 0;
-}
-
 static int
 add_note(struct policy_facts *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -68,6 +55,40 @@ add_note(struct policy_facts *f, const char *fmt, ...)
     if (s == NULL)
         return -1;
     f->notes[f->nnotes++] = s;
+    return 0;
+}
+
+/* Without one trailing dot, in A-labels and lower case (idna.c), so that every
+ * spelling of a name meets the file's one; *dst NULL when nothing is left. A
+ * name that does not convert is kept lower-cased as sent, with a note: it can
+ * then equal no file entry, all of which converted. */
+static int
+set_domain(struct policy_facts *f, const char *what, char **dst, const char *src, size_t len)
+{
+    char buf[IDNA_DOMAIN_SIZE];
+    const char *why;
+    long n;
+
+    *dst = NULL;
+    if (len > 0 && src[len - 1] == '.')
+        len--;
+    if (len == 0)
+        return 0;
+    if (idna_needed(src, len)) {
+        errno = 0;
+        if ((n = idna_domain(src, len, buf, sizeof(buf), &why)) >= 0)
+            return set_str(dst, buf, (size_t)n);
+        if (errno == ENOMEM)
+            return -1;
+        if (add_note(f, "%s '%.*s' is not a valid internationalised domain name (%s); "
+                     "compared as sent", what, (int)(len < NOTE_VALUE_MAX ? len : NOTE_VALUE_MAX),
+                     src, why) < 0)
+            return -1;
+    }
+    if (set_str(dst, src, len) < 0)
+        return -1;
+    for (char *p = *dst; *p; p++)
+        *p = (char)ascii_lower((unsigned char)*p);
     return 0;
 }
 
@@ -132,7 +153,8 @@ build_sender(struct policy_facts *f, const char *s)
             at = p;
     if (at == NULL)
         return 0;
-    return set_domain(&f->sender_domain, at + 1, (size_t)(s + len - (at + 1)));
+    return set_domain(f, "sender domain", &f->sender_domain, at + 1,
+                      (size_t)(s + len - (at + 1)));
 }
 
 static int
@@ -154,7 +176,8 @@ build_client(struct policy_facts *f, const struct policy_macros *m)
      * "unknown" and Sendmail "[192.0.2.1]" when the name did not verify:
      * neither is a name anyone may match on. */
     if (present(m->client_name) && strcasecmp(m->client_name, "unknown") != 0 && m->client_name[0] != '[')
-        if (set_domain(&f->client_name, m->client_name, strlen(m->client_name)) < 0)
+        if (set_domain(f, "client name", &f->client_name, m->client_name,
+                       strlen(m->client_name)) < 0)
             return -1;
     if (m->helo != NULL && set_str(&f->helo, m->helo, strlen(m->helo)) < 0)
         return -1;
@@ -395,7 +418,71 @@ policy_facts_free(struct policy_facts *f)
     free(f->verify);
     free(f->cert_sha256);
     free(f->pubkey_sha256);
+    for (size_t i = 0; i < f->nfrom; i++)
+        free(f->from_domains[i]);
+    free(f->from_domains);
     for (size_t i = 0; i < f->nnotes; i++)
         free(f->notes[i]);
     memset(f, 0, sizeof(*f));
+}
+
+static int
+from_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Keep from_domains sorted and each domain once: a field may repeat a domain
+ * thousands of times, and the evaluator looks each one up per recipient. */
+static void
+from_unique(struct policy_facts *f)
+{
+    size_t k = 0;
+
+    qsort(f->from_domains, f->nfrom, sizeof(*f->from_domains), from_cmp);
+    for (size_t i = 0; i < f->nfrom; i++) {
+        if (k > 0 && strcmp(f->from_domains[k - 1], f->from_domains[i]) == 0)
+            free(f->from_domains[i]);
+        else
+            f->from_domains[k++] = f->from_domains[i];
+    }
+    f->nfrom = k;
+}
+
+int
+policy_facts_add_header_from(struct policy_facts *f, const char *value)
+{
+    struct hdr_from hf;
+    char **v;
+    int rc = -1;
+
+    if (value == NULL)
+        return 0;
+    if (hdr_from_parse(value, strlen(value), &hf) < 0)
+        return -1;
+    if (hf.error != NULL) {
+        f->from_unparsed = true;
+        if (add_note(f, "From: header '%.*s' does not parse at byte %zu (expected %s)",
+                     NOTE_VALUE_MAX, value, hf.error_at, hf.error) < 0)
+            goto out;
+    }
+    if (hf.n > 0) {
+        if (f->nfrom + hf.n < f->nfrom ||
+            (v = realloc(f->from_domains, (f->nfrom + hf.n) * sizeof(*v))) == NULL)
+            goto out;
+        f->from_domains = v;
+        for (size_t i = 0; i < hf.n; i++) {
+            char *d = NULL;
+
+            if (set_domain(f, "From: domain", &d, hf.domain[i], strlen(hf.domain[i])) < 0)
+                goto out;
+            if (d != NULL)
+                f->from_domains[f->nfrom++] = d;
+        }
+        from_unique(f);
+    }
+    rc = 0;
+out:
+    hdr_from_free(&hf);
+    return rc;
 }

@@ -63,8 +63,8 @@ read_match(struct rd *r, struct policy_connector *c, struct strlist lists[MK_N])
             one = load_list(r, match_keys[k], "an IP address or CIDR prefix", addr_cidr_check,
                             false, &lists[k]);
         else
-            one = load_list(r, match_keys[k], "a domain pattern", domain_pattern_check, false,
-                            &lists[k]);
+            one = load_domain_list(r, match_keys[k], "a domain pattern", domain_pattern_check,
+                                   &lists[k]);
         if (one == RD_FATAL)
             return RD_FATAL;
         if (one == RD_OK)

@@ -200,6 +200,10 @@ int  load_list(struct rd *r, const char *what, const char *noun,
 /* A list of entries read by one(r, arg); RD_OK, RD_BAD or RD_FATAL. */
 int  load_each(struct rd *r, const char *what, const char *expected,
                int (*one)(struct rd *, void *), void *arg);
+/* load_list for domain names: each entry is brought to lower-case A-labels
+ * (idna.h) before check() sees it; one that is not valid IDNA is an error. */
+int  load_domain_list(struct rd *r, const char *what, const char *noun,
+                      const char *(*check)(const char *), struct strlist *l);
 int  load_enter_map(struct rd *r, const char *what, struct load_mark *vm);
 int  load_map_key(struct rd *r, const struct section *sec, unsigned *first, struct load_mark *km);
 int  load_next_key(struct rd *r, const struct section *sec, unsigned *first,

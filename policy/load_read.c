@@ -6,10 +6,12 @@
  * Never: knows a section's keys (the load_*.c section readers do), includes
  * yaml.h, or guesses: "yes", "0x10" and quoted numbers are errors.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "idna.h"
 #include "load_int.h"
 #include "strfmt.h"
 
@@ -395,6 +397,48 @@ load_each(struct rd *r, const char *what, const char *expected, int (*one)(struc
         if (!load_fold(&rc, one(r, arg)))
             return RD_FATAL;
     }
+}
+
+/* The file may spell an IDN as U-labels or A-labels, in any case: both become
+ * the one form the indexes compare, here, once per load. An error names the
+ * entry's own line:column and libidn2's reason. */
+int
+load_domain_list(struct rd *r, const char *what, const char *noun,
+                 const char *(*check)(const char *), struct strlist *l)
+{
+    struct strlist raw = { 0, 0, NULL, NULL };
+    int rc = load_list(r, what, noun, NULL, false, &raw);
+
+    for (size_t i = 0; rc != RD_FATAL && i < raw.n; i++) {
+        char ace[IDNA_DOMAIN_SIZE], *s;
+        const char *why;
+
+        errno = 0;
+        if (idna_domain(raw.v[i], strlen(raw.v[i]), ace, sizeof(ace), &why) < 0) {
+            if (errno == ENOMEM) {
+                load_oom(r);
+                rc = RD_FATAL;
+                break;
+            }
+            err_at(r, raw.mark[i], "%s: '%s' is not %s (expected a valid internationalised "
+                   "domain name: %s)", what, load_q(r, raw.v[i]), noun, why);
+            rc = RD_BAD;
+            continue;
+        }
+        if (check != NULL && (why = check(ace)) != NULL) {
+            err_at(r, raw.mark[i], "%s: '%s' is not %s (expected %s)", what,
+                   load_q(r, raw.v[i]), noun, why);
+            rc = RD_BAD;
+            continue;
+        }
+        if ((s = strdup(ace)) == NULL || load_strlist_push(l, s, raw.mark[i]) < 0) {
+            free(s);
+            load_oom(r);
+            rc = RD_FATAL;
+        }
+    }
+    load_strlist_free(&raw);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- mappings */

@@ -191,8 +191,8 @@ load_require(struct rd *r, struct policy_require *rq)
             rq->certificate = (enum policy_cert_req)e;
             break;
         case RQ_NAMES:
-            one = load_list(r, "certificate_names", "a certificate name pattern",
-                            cert_name_pattern_check, false, &l);
+            one = load_domain_list(r, "certificate_names", "a certificate name pattern",
+                                   cert_name_pattern_check, &l);
             names_take(&rq->certificate_names, &l);
             load_strlist_free(&l);
             break;

@@ -1,6 +1,6 @@
 # policy/local.mk -- libpolicy.a, the pure policy library (no libmilter).
 noinst_LIBRARIES += policy/libpolicy.a
-policy_libpolicy_a_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(OPENSSL_CFLAGS)
+policy_libpolicy_a_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(OPENSSL_CFLAGS) $(IDN2_CFLAGS)
 policy_libpolicy_a_SOURCES = \
 	policy/policy.h policy/policy_int.h policy/id_span.h \
 	policy/strfmt.c policy/strfmt.h policy/analyzer.h \
@@ -13,7 +13,8 @@ policy_libpolicy_a_SOURCES = \
 	policy/load_values.c policy/load_values.h policy/load_lint.c \
 	policy/load_outbound.c policy/outbound.c policy/outbound.h policy/outbound_int.h \
 	policy/policy_eval.c \
-	policy/facts.c \
+	policy/facts.c policy/hdr_from.c policy/hdr_from.h \
+	policy/idna.c policy/idna.h \
 	policy/policyd_req.c policy/policyd_req.h \
 	policy/match_domain.c policy/match_domain.h \
 	policy/match_addr.c policy/match_addr.h \
@@ -30,5 +31,5 @@ policy_libpolicy_a_SOURCES = \
 	policy/authres.c policy/authres.h \
 	policy/posture.c policy/posture.h policy/posture_render.c policy/posture_render.h
 # What a program linking libpolicy.a needs.
-POLICY_LIBS = policy/libpolicy.a $(YAML_LIBS) $(OPENSSL_LIBS) $(UNISTRING_LIBS) $(PTHREAD_LIBS)
+POLICY_LIBS = policy/libpolicy.a $(YAML_LIBS) $(OPENSSL_LIBS) $(IDN2_LIBS) $(UNISTRING_LIBS) $(PTHREAD_LIBS)
 dist_man_MANS += policy/milter-tlspolicy.yaml.5

@@ -146,8 +146,8 @@ domain_table_free(struct domain_table *t)
  * Syntax of a pattern. Deliberately plain: LDH labels plus '_' (seen in real
  * host names and SRV-style owners); a hyphen at either end of a label is
  * accepted because real-world names carry it and rejecting it would only make
- * a file fail to load. Non-ASCII bytes are refused: the MTA hands us A-labels,
- * so a U-label pattern could never match. An all-digit last label is refused
+ * a file fail to load. Non-ASCII bytes are refused: the loader brought U-labels
+ * to A-labels (idna.c) before this check, as the facts do with session names. An all-digit last label is refused
  * too: "192.0.2.1" is an address written under a name key by mistake.
  */
 const char *

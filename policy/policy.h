@@ -166,12 +166,12 @@ struct policy_facts {
     bool  client_addr_valid;
     unsigned char client_ip[16];  /* IPv4 stored as v4-mapped IPv6 */
     char *client_addr;            /* canonical text, or NULL */
-    char *client_name;            /* lower case, no trailing dot; NULL if unknown */
+    char *client_name;            /* A-labels, lower case, no trailing dot; NULL if unknown */
     char *helo;
 
     bool  sender_null;            /* MAIL FROM:<> */
     char *sender;                 /* address without <>; NULL when absent */
-    char *sender_domain;          /* lower case, no trailing dot; NULL when none */
+    char *sender_domain;          /* A-labels, lower case, no trailing dot; NULL when none */
 
     bool  tls;                    /* a TLS version macro was present */
     char *tls_version;            /* as sent, or NULL */
@@ -195,6 +195,15 @@ struct policy_facts {
     char *pubkey_sha256;
     enum policy_deleg deleg;      /* as in policy_macros; OFF for Sendmail */
 
+    /* The domains of every mailbox in the message's From: field(s) (RFC 5322), in
+     * the form of sender_domain (A-labels, lower case), each once, sorted. Empty
+     * until policy_facts_add_header_from; restricted sender domains hold for them
+     * too. from_unparsed: a field did not parse, and from_domains holds what a
+     * lenient reading of it found after each '@' (a note says why). */
+    size_t nfrom;
+    char **from_domains;
+    bool  from_unparsed;
+
     /* Problems met while normalising (bad xtext, unparsable DN, unknown cipher...):
      * not fatal, they become reasons when a requirement needs the value. */
     size_t nnotes;
@@ -204,6 +213,9 @@ struct policy_facts {
 /* Build the record. Returns 0, or -1 when out of memory (then *facts is cleared). */
 int  policy_facts_build(struct policy_facts *facts, const struct policy_macros *m);
 void policy_facts_free(struct policy_facts *facts);
+/* Add the domains of one From: field body (raw, folded or not) to the record; call
+ * once per From: field. Returns 0, or -1 when out of memory. */
+int  policy_facts_add_header_from(struct policy_facts *facts, const char *value);
 /* Which dialect these macros look like (never returns AUTO). */
 enum policy_mta policy_mta_detect(const struct policy_macros *m);
 

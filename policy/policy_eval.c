@@ -3,11 +3,13 @@
  * its requirements hold, and what to do about it, with one reason per failed
  * requirement. A sender domain that a restricting connector lists is owned: only its
  * owners can claim that mail, and any one of them whose match keys and requirements
- * all hold passes it. Every other mail goes to the first enabled connector in file
+ * all hold passes it; so must every From: header domain such a connector owns (at
+ * end of message). Every other mail goes to the first enabled connector in file
  * order whose match keys all hold. Both are found through the indexes, so the cost
- * does not grow with the connector count.
+ * does not grow with the connector count. Domains compare as A-labels in lower
+ * case: the loader and the facts converted theirs, the recipient's is here.
  * Never: takes a lock, writes to the policy, or allocates anything but the reason
- * strings; a fact the MTA could not give fails the requirement that needs it, and a
+ * strings (and libidn2's scratch for a non-ASCII recipient domain); a fact the MTA could not give fails the requirement that needs it, and a
  * name from a certificate that did not verify neither claims nor satisfies anything.
  */
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include <strings.h>
 
 #include "cert_name.h"
+#include "idna.h"
 #include "match_addr.h"
 #include "match_domain.h"
 #include "policy_int.h"
@@ -51,6 +54,13 @@ struct lookup {
     size_t n[K_COUNT];
     struct id_span owners[DOMAIN_MAX_LABELS + 1];   /* restricting connectors of the sender domain */
     size_t nowners;
+};
+
+/* A restricted domain being judged, and where the session named it. */
+struct owned {
+    const char *what;             /* "sender domain", "From: header domain" */
+    const char *domain;
+    bool said;                    /* set when a reason named the domain and owner */
 };
 
 static int
@@ -109,15 +119,25 @@ lookup_all(const struct policy *p, const struct policy_facts *f, const char *rcp
            struct lookup *lk)
 {
     const size_t dmax = DOMAIN_MAX_LABELS + 1;
-    const char *rdom;
+    char ace[IDNA_DOMAIN_SIZE];
+    const char *rdom, *why;
     size_t rlen;
+    long n;
 
     lk->n[K_SENDER] = f->sender_domain == NULL ? 0 :
         lookup_domain(p->by_sender_domain, f->sender_domain, strlen(f->sender_domain), lk->sender, dmax);
     lk->n[K_NAME] = f->client_name == NULL ? 0 :
         lookup_domain(p->by_client_name, f->client_name, strlen(f->client_name), lk->name, dmax);
-    lk->n[K_RCPT] = !rcpt_domain(rcpt, &rdom, &rlen) ? 0 :
-        lookup_domain(p->by_rcpt_domain, rdom, rlen, lk->rcpt, dmax);
+    lk->n[K_RCPT] = 0;
+    if (rcpt_domain(rcpt, &rdom, &rlen)) {
+        /* Once per recipient. A name that does not convert is looked up as sent:
+         * its non-ASCII bytes or broken A-label equal no entry of the file. */
+        if (idna_needed(rdom, rlen) && (n = idna_domain(rdom, rlen, ace, sizeof(ace), &why)) >= 0) {
+            rdom = ace;
+            rlen = (size_t)n;
+        }
+        lk->n[K_RCPT] = lookup_domain(p->by_rcpt_domain, rdom, rlen, lk->rcpt, dmax);
+    }
     /* An unverified certificate can carry any name: it must not claim a connector. */
     lk->n[K_CERT] = (f->subject_cn == NULL || f->cert_verified != POLICY_TRI_YES) ? 0 :
         lookup_domain(p->by_cert_name, f->subject_cn, strlen(f->subject_cn), lk->cert, dmax);
@@ -471,10 +491,11 @@ check_require(const struct policy *p, const struct policy_require *q, const stru
     return check_names(p, q, f, r);
 }
 
-/* Which of a restricting connector's other keys the session missed. */
+/* Which of a restricting connector's other keys the session missed. what names
+ * where the owned domain came from ("sender domain", "From: header domain"). */
 static int
 restricted_reason(const struct policy_connector *c, const struct lookup *lk, uint32_t id,
-                  const struct policy_facts *f, struct policy_result *r)
+                  struct owned *o, struct policy_result *r)
 {
     char missed[128] = "";
     size_t used = 0;
@@ -488,16 +509,17 @@ restricted_reason(const struct policy_connector *c, const struct lookup *lk, uin
                 break;
             used += (size_t)w;
         }
-    return add_reason(r, "sender domain %.*s is restricted to connector %s, but the %s did not match",
-                      REASON_VALUE_MAX, f->sender_domain ? f->sender_domain : "", c->name, missed);
+    o->said = true;
+    return add_reason(r, "%s %.*s is restricted to connector %s, but the %s did not match",
+                      o->what, REASON_VALUE_MAX, o->domain ? o->domain : "", c->name, missed);
 }
 
-/* Judge the mail against connector id (UINT32_MAX: the defaults). With restricted,
- * the connector owns the sender domain but its other match keys missed, which is
- * a reason of its own. */
+/* Judge the mail against connector id (UINT32_MAX: the defaults). With restricted
+ * (non-NULL), the connector owns that domain but its other match keys missed,
+ * which is a reason of its own. */
 static int
 judge(const struct policy *p, const struct policy_facts *f, const struct lookup *lk,
-      uint32_t id, bool restricted, struct policy_result *r)
+      uint32_t id, struct owned *restricted, struct policy_result *r)
 {
     const struct policy_require *q;
     const struct trust_roots *roots;
@@ -512,7 +534,7 @@ judge(const struct policy *p, const struct policy_facts *f, const struct lookup 
         r->reply = c->reply;
         q = &c->require;
         on_fail = c->on_fail;
-        if (restricted && restricted_reason(c, lk, id, f, r) < 0)
+        if (restricted != NULL && restricted_reason(c, lk, id, restricted, r) < 0)
             goto fail;
     } else {
         r->connector = "default";
@@ -549,7 +571,7 @@ fail:
  */
 static int
 judge_owned(const struct policy *p, const struct policy_facts *f, const struct lookup *lk,
-            struct policy_result *r)
+            struct owned *o, struct policy_result *r)
 {
     uint32_t first = UINT32_MAX, full = UINT32_MAX, passed = UINT32_MAX;
 
@@ -566,7 +588,7 @@ judge_owned(const struct policy *p, const struct policy_facts *f, const struct l
                 continue;
             if (id < full)
                 full = id;
-            if (judge(p, f, lk, id, false, &t) < 0)
+            if (judge(p, f, lk, id, NULL, &t) < 0)
                 return -1;
             if (t.verdict != POLICY_VERDICT_FAIL)
                 passed = id;
@@ -574,10 +596,81 @@ judge_owned(const struct policy *p, const struct policy_facts *f, const struct l
         }
     }
     if (passed != UINT32_MAX)
-        return judge(p, f, lk, passed, false, r);
+        return judge(p, f, lk, passed, NULL, r);
     if (full != UINT32_MAX)
-        return judge(p, f, lk, full, false, r);
-    return judge(p, f, lk, first, true, r);
+        return judge(p, f, lk, full, NULL, r);
+    return judge(p, f, lk, first, o, r);
+}
+
+/* Does b refuse more than a: refusing beats not, then the stronger action. */
+static bool
+result_worse(const struct policy_result *a, const struct policy_result *b)
+{
+    bool ra = policy_result_refuses(a), rb = policy_result_refuses(b);
+
+    if (ra != rb)
+        return rb;
+    return a->verdict != POLICY_VERDICT_FAIL ? b->verdict == POLICY_VERDICT_FAIL
+                                             : b->verdict == POLICY_VERDICT_FAIL && b->action > a->action;
+}
+
+/* Put text first among r's reasons, so the header and the log say why first. */
+static int
+lead_reason(struct policy_result *r, char *text)
+{
+    if (text == NULL)
+        return -1;
+    if (r->nreasons == POLICY_MAX_REASONS)
+        free(r->reasons[--r->nreasons]);
+    memmove(r->reasons + 1, r->reasons, r->nreasons * sizeof(r->reasons[0]));
+    r->reasons[0] = text;
+    r->nreasons++;
+    return 0;
+}
+
+/*
+ * RFC 5322 From: domains (known at end of message) that a restricting connector
+ * owns must hold as an envelope sender domain would: the owners are judged with
+ * that domain in the sender's place, every other fact as it is (lk's sender and
+ * owner spans are overwritten: the envelope's were used already). The worst
+ * such result replaces r when it is worse, and says first which From: domain
+ * it is about. The envelope sender domain was judged already and is skipped.
+ */
+static int
+judge_from(const struct policy *p, const struct policy_facts *f, struct lookup *lk,
+           struct policy_result *r)
+{
+    const size_t dmax = DOMAIN_MAX_LABELS + 1;
+
+    for (size_t i = 0; i < f->nfrom; i++) {
+        const char *d = f->from_domains[i];
+        /* A field that does not parse is read leniently (hdr_from.c): say so. */
+        struct owned o = { f->from_unparsed ? "From: header domain (the field does not parse; read leniently)"
+                                            : "From: header domain", d, false };
+        struct policy_result t;
+
+        if (f->sender_domain != NULL && strcmp(d, f->sender_domain) == 0)
+            continue;
+        lk->nowners = lookup_domain(p->by_restricted_sender, d, strlen(d), lk->owners, dmax);
+        if (lk->nowners == 0)
+            continue;
+        lk->n[K_SENDER] = lookup_domain(p->by_sender_domain, d, strlen(d), lk->sender, dmax);
+        if (judge_owned(p, f, lk, &o, &t) < 0)
+            return -1;
+        if (t.verdict != POLICY_VERDICT_FAIL || !result_worse(r, &t)) {
+            policy_result_free(&t);
+            continue;
+        }
+        /* When the owner's keys missed, its first reason said so already. */
+        if (!o.said && lead_reason(&t, strfmt("%s %.*s is restricted to connector %s", o.what,
+                                              REASON_VALUE_MAX, d, t.connector)) < 0) {
+            policy_result_free(&t);
+            return -1;
+        }
+        policy_result_free(r);
+        *r = t;
+    }
+    return 0;
 }
 
 int
@@ -586,10 +679,17 @@ policy_eval(const struct policy *p, const struct policy_facts *f, const char *rc
 {
     struct lookup lk;
 
+    struct owned env = { "sender domain", f->sender_domain, false };
+    int rc;
+
     lookup_all(p, f, rcpt, &lk);
     if (lk.nowners > 0)
-        return judge_owned(p, f, &lk, r);
-    return judge(p, f, &lk, find_connector(p, &lk), false, r);
+        rc = judge_owned(p, f, &lk, &env, r);
+    else
+        rc = judge(p, f, &lk, find_connector(p, &lk), NULL, r);
+    if (rc < 0 || f->nfrom == 0)
+        return rc;
+    return judge_from(p, f, &lk, r);
 }
 
 void

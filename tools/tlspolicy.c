@@ -23,6 +23,7 @@
 #include "verify_log.h"
 #include "export_mta.h"
 #include "trust.h"
+#include "tools_install.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -45,14 +46,15 @@ usage(FILE *fp)
         "       %s verify-log FILE...\n"
         "       %s export postfix [-c FILE] [--dir DIR]\n"
         "       %s trust [PATTERN] [--json] [-c FILE]\n"
+        "       %s install NEW TARGET   (check NEW, then replace TARGET atomically)\n"
         "       %s -h | --help | --version\n"
         "\n"
         "keys: mta (postfix|sendmail|auto), client_addr, client_name, helo, sender,\n"
         "      recipient (repeatable), tls_version, cipher, cipher_bits, cert_subject,\n"
-        "      cert_issuer, verify\n"
+        "      cert_issuer, verify, header_from (a From: field body; repeatable)\n"
         "A key given as KEY= is present but empty; a key not given is absent.\n"
         "default FILE: %s\n",
-        progname, progname, progname, progname, progname, progname, progname, progname, DEFAULT_CONFIG);
+        progname, progname, progname, progname, progname, progname, progname, progname, progname, DEFAULT_CONFIG);
 }
 
 /* Write s so that nothing in it can fake or split a line: control bytes, DEL and
@@ -247,18 +249,21 @@ out:
 enum eval_key {
     K_MTA, K_CLIENT_ADDR, K_CLIENT_NAME, K_HELO, K_SENDER, K_RECIPIENT,
     K_TLS_VERSION, K_CIPHER, K_CIPHER_BITS, K_CERT_SUBJECT, K_CERT_ISSUER, K_VERIFY,
-    K_COUNT
+    K_HEADER_FROM, K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
     "mta", "client_addr", "client_name", "helo", "sender", "recipient",
     "tls_version", "cipher", "cipher_bits", "cert_subject", "cert_issuer", "verify",
+    "header_from",
 };
 
 struct eval_input {
     const char *val[K_COUNT];     /* NULL = not given */
     const char **rcpt;
     size_t nrcpt;
+    const char **from;            /* header_from=, one per From: field */
+    size_t nfrom;
 };
 
 /* Returns 0, or EXIT_USAGE after naming the offending argument. */
@@ -282,6 +287,10 @@ eval_args(const struct opts *o, struct eval_input *in)
             return usage_error("unknown key (see --help for the keys)", a);
         if (k == K_RECIPIENT) {
             in->rcpt[in->nrcpt++] = eq + 1;
+            continue;
+        }
+        if (k == K_HEADER_FROM) {
+            in->from[in->nfrom++] = eq + 1;
             continue;
         }
         if (in->val[k] != NULL)
@@ -349,6 +358,8 @@ text_output(const struct policy_facts *f, const struct eval_input *in,
         text_kv("  ", "issuer_dn", f->issuer_dn);
     text_kv("  ", "root", res[top].root);
     text_kv("  ", "verified", policy_tri_name(f->cert_verified));
+    for (i = 0; i < f->nfrom; i++)
+        text_kv("", "from_domain", f->from_domains[i]);
     for (i = 0; i < f->nnotes; i++)
         text_kv("", "note", f->notes[i]);
     if (nres > 1) {
@@ -412,6 +423,11 @@ json_writeput(const struct policy_facts *f, const struct eval_input *in,
     json_write_kv_string(&j, "root", res[top].root);
     json_write_kv_string(&j, "verified", policy_tri_name(f->cert_verified));
     json_write_object_end(&j);
+    json_write_key(&j, "from_domains");
+    json_write_array_begin(&j);
+    for (i = 0; i < f->nfrom; i++)
+        json_write_string(&j, f->from_domains[i]);
+    json_write_array_end(&j);
     json_write_key(&j, "notes");
     json_write_array_begin(&j);
     for (i = 0; i < f->nnotes; i++)
@@ -461,7 +477,8 @@ cmd_eval(int argc, char **argv)
     memset(&m, 0, sizeof(m));
     o.args = calloc((size_t)argc + 1, sizeof(*o.args));
     in.rcpt = calloc((size_t)argc + 1, sizeof(*in.rcpt));
-    if (o.args == NULL || in.rcpt == NULL) {
+    in.from = calloc((size_t)argc + 1, sizeof(*in.from));
+    if (o.args == NULL || in.rcpt == NULL || in.from == NULL) {
         fprintf(stderr, "%s: out of memory\n", progname);
         goto out;
     }
@@ -503,6 +520,12 @@ cmd_eval(int argc, char **argv)
         goto out;
     }
     facts_built = true;
+    /* As the daemon does with each From: field before its end-of-message answer. */
+    for (i = 0; i < in.nfrom; i++)
+        if (policy_facts_add_header_from(&facts, in.from[i]) != 0) {
+            fprintf(stderr, "%s: out of memory reading header_from\n", progname);
+            goto out;
+        }
 
     nres = in.nrcpt > 0 ? in.nrcpt : 1;
     res = calloc(nres, sizeof(*res));
@@ -544,6 +567,7 @@ out:
     policy_unref(p);
     policy_diags_free(&diags);
     free(in.rcpt);
+    free(in.from);
     free(o.args);
     return rc;
 }
@@ -582,5 +606,7 @@ main(int argc, char **argv)
         return export_main(progname, argc - 2, argv + 2);
     if (strcmp(cmd, "trust") == 0)
         return trust_main(progname, argc - 2, argv + 2);
-    return usage_error("unknown command (expected check, eval, report, verify-log, export or trust)", cmd);
+    if (strcmp(cmd, "install") == 0)
+        return install_main(progname, argc - 2, argv + 2);
+    return usage_error("unknown command (expected check, eval, report, verify-log, export, trust or install)", cmd);
 }

@@ -41,6 +41,49 @@ n=smtps-partner-a; mark
 SMTP_PORT=$PF_SMTPS_PORT smtp $n --from "$PA" --to "$TO" --tls-on-connect $(cert_chain partner-a)
 accepted $n "$TO" pass partner-a accept 'cert=mail\.partner-a\.test;' 'verified=yes'
 
+# Issue 11 items 3 and 4, by hand: swaks cannot declare SMTPUTF8.
+# raw_smtp NAME MAIL-ARG RCPT FROM-HEADER: one session; transcript in swaks' notation.
+raw_smtp() {
+    local name=$1 mail=$2 rcpt=$3 from=$4
+    (
+        # shellcheck source=tests/e2e/smtp-talk.sh
+        . "$E2E_DIR/smtp-talk.sh"
+        exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT" || exit 1
+        hear && say "EHLO client.e2e.test" && hear || exit 1
+        say "MAIL FROM:$mail"; hear
+        say "RCPT TO:<$rcpt>"; hear
+        if [ "${line:0:1}" = 2 ]; then
+            say DATA; hear
+            say "From: $from"; say "To: <$rcpt>"; say "Subject: e2e $name"; say ""
+            say "body"; say "."; hear
+        fi
+        say QUIT; hear
+    ) >"$OUT/$name.txt" 2>&1
+}
+end_reply() { sed -n '/^ -> \.$/{n;s/^ <- //p;q}' "$OUT/$1.txt" | tr -d '\r'; }
+E2E_DIR=$(dirname "$0")
+i=0
+for spelling in 'bänk.test SMTPUTF8' 'BÄNK.test SMTPUTF8' 'XN--BNK-QLA.test'; do
+    addr=$(printf "${spelling% *}")
+    arg="<a@$addr>"; [ "${spelling##* }" = SMTPUTF8 ] && arg="$arg SMTPUTF8"
+    i=$((i + 1)); n=idn-spelling-$i; mark
+    raw_smtp "$n" "$arg" "$TO" "<a@$addr>"
+    refused "$n" "$TO" '^550 5\.7\.1 TLS policy partner-r: '
+    logged "$n" "refused rcpt=<$TO> connector=partner-r .*xn--bnk-qla\.test is restricted"
+done
+n=forged-from; mark
+raw_smtp $n "<x@evil.example.org>" "$TO" '"Payments" <pay@partner-r.test>'
+is "$(code $n "RCPT TO:<$TO>")" 250 "$n: RCPT accepted (only the header is forged)"
+like "$(end_reply $n)" '^550 5\.7\.1 TLS policy partner-r: ' "$n: refused at end of DATA"
+is "$(qid $n)" "" "$n: nothing queued"
+logged $n "refused rcpt=<$TO> connector=partner-r .*From: header domain partner-r\.test is restricted"
+n=honest-from; mark
+raw_smtp $n "<$ORD>" "$TO" "Sender <$ORD>"
+q=$(qid $n)
+ok "$n: queued at end of DATA (queue id ${q:-none})" test -n "$q"
+copy_wait "$q" "$TO"
+ok "$n: a copy was delivered" has_copy "$q" "$TO"
+
 ok "milter-tlspolicy is still running after the matrix" alive "$E2E_MILTER_PID"
 
 unlike "$(grep -E 'warning: .*milter|fatal|panic' "$PF/log/maillog" 2>/dev/null)" . \

@@ -3,13 +3,14 @@
 # libFuzzer; one TAP line per target). With ./configure --enable-fuzzing CC=clang
 # the libFuzzer binaries are built too, against an instrumented copy of the
 # library (see tests/fuzz/README).
-FUZZ_NAMES = fuzz_policy_load fuzz_cert_name fuzz_facts fuzz_eval fuzz_policyd_req
+FUZZ_NAMES = fuzz_policy_load fuzz_cert_name fuzz_facts fuzz_eval fuzz_policyd_req fuzz_hdr_from
 FUZZ_COMMON = tests/fuzz/fuzz_common.c tests/fuzz/fuzz.h
 # The loader may only open the test PKI's trust store (fuzz_common.c).
 FUZZ_WRAP = -Wl,--wrap=trust_store_load
 
 FUZZ_REPLAYS = tests/fuzz/replay_fuzz_policy_load tests/fuzz/replay_fuzz_cert_name \
-	tests/fuzz/replay_fuzz_facts tests/fuzz/replay_fuzz_eval tests/fuzz/replay_fuzz_policyd_req
+	tests/fuzz/replay_fuzz_facts tests/fuzz/replay_fuzz_eval tests/fuzz/replay_fuzz_policyd_req \
+	tests/fuzz/replay_fuzz_hdr_from
 check_PROGRAMS += $(FUZZ_REPLAYS)
 TESTS += $(FUZZ_REPLAYS)
 tests_fuzz_replay_fuzz_policy_load_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_policy_load.c $(FUZZ_COMMON)
@@ -33,9 +34,15 @@ tests_fuzz_replay_fuzz_policyd_req_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_TARGET='"fuz
 tests_fuzz_replay_fuzz_policyd_req_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_WRAP)
 tests_fuzz_replay_fuzz_policyd_req_LDADD = $(POLICY_LIBS)
 
+tests_fuzz_replay_fuzz_hdr_from_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_hdr_from.c $(FUZZ_COMMON)
+tests_fuzz_replay_fuzz_hdr_from_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_TARGET='"fuzz_hdr_from"'
+tests_fuzz_replay_fuzz_hdr_from_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_WRAP)
+tests_fuzz_replay_fuzz_hdr_from_LDADD = $(POLICY_LIBS)
+
 EXTRA_DIST += tests/fuzz/README tests/fuzz/corpus \
 	tests/fuzz/fuzz_policy_load.dict tests/fuzz/fuzz_cert_name.dict \
-	tests/fuzz/fuzz_facts.dict tests/fuzz/fuzz_eval.dict tests/fuzz/fuzz_policyd_req.dict
+	tests/fuzz/fuzz_facts.dict tests/fuzz/fuzz_eval.dict tests/fuzz/fuzz_policyd_req.dict \
+	tests/fuzz/fuzz_hdr_from.dict
 
 FUZZ_SECONDS = 60
 .PHONY: fuzz
@@ -44,13 +51,14 @@ if ENABLE_FUZZING
 # user's CFLAGS, which libFuzzer cannot steer.
 FUZZ_CC_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_LD_FLAGS = -fsanitize=fuzzer,address,undefined $(FUZZ_WRAP)
-FUZZ_LIBS = tests/fuzz/libpolicy_fuzz.a $(YAML_LIBS) $(OPENSSL_LIBS) $(UNISTRING_LIBS) $(PTHREAD_LIBS)
+FUZZ_LIBS = tests/fuzz/libpolicy_fuzz.a $(YAML_LIBS) $(OPENSSL_LIBS) $(IDN2_LIBS) $(UNISTRING_LIBS) $(PTHREAD_LIBS)
 noinst_LIBRARIES += tests/fuzz/libpolicy_fuzz.a
 tests_fuzz_libpolicy_fuzz_a_SOURCES = $(policy_libpolicy_a_SOURCES)
 tests_fuzz_libpolicy_fuzz_a_CFLAGS = $(policy_libpolicy_a_CFLAGS) $(FUZZ_CC_FLAGS)
 
 noinst_PROGRAMS += tests/fuzz/fuzz_policy_load tests/fuzz/fuzz_cert_name \
-	tests/fuzz/fuzz_facts tests/fuzz/fuzz_eval tests/fuzz/fuzz_policyd_req
+	tests/fuzz/fuzz_facts tests/fuzz/fuzz_eval tests/fuzz/fuzz_policyd_req \
+	tests/fuzz/fuzz_hdr_from
 tests_fuzz_fuzz_policy_load_SOURCES = tests/fuzz/fuzz_policy_load.c $(FUZZ_COMMON)
 tests_fuzz_fuzz_policy_load_CFLAGS = $(AM_CFLAGS) $(FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_policy_load_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LD_FLAGS)
@@ -71,6 +79,11 @@ tests_fuzz_fuzz_policyd_req_SOURCES = tests/fuzz/fuzz_policyd_req.c $(FUZZ_COMMO
 tests_fuzz_fuzz_policyd_req_CFLAGS = $(AM_CFLAGS) $(FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_policyd_req_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_policyd_req_LDADD = $(FUZZ_LIBS)
+
+tests_fuzz_fuzz_hdr_from_SOURCES = tests/fuzz/fuzz_hdr_from.c $(FUZZ_COMMON)
+tests_fuzz_fuzz_hdr_from_CFLAGS = $(AM_CFLAGS) $(FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_hdr_from_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_hdr_from_LDADD = $(FUZZ_LIBS)
 
 # `make fuzz FUZZ_SECONDS=600`: every target in turn, new inputs kept in
 # tests/fuzz/work/<target>/ (the seed corpus in the source tree is only read).

@@ -971,6 +971,86 @@ test_close_without_priv(void **state)
     fake_ctx_free(ctx);
 }
 
+/* One message through connect..eom with the given From: fields; returns what eom
+ * answered. The session comes from 198.51.100.7, outside partner-a's addresses. */
+static sfsistat
+from_message(SMFICTX *ctx, const char *mail, const char *const *from, size_t nfrom)
+{
+    struct sockaddr_storage ss;
+    char host[] = "spoof.example", helo[] = "client.example";
+    char *argv[2] = { NULL, NULL };
+
+    reload_swap(policy_ref(cfg[CFG_BASE]));
+    do_negotiate(ctx);
+    set_macros(ctx, m_pf_plain);
+    ctx->stage = FAKE_CONNECT;
+    assert_int_equal(callbacks_connect(ctx, host, make_sa("198.51.100.7", &ss)), fake_ok(ctx));
+    ctx->stage = FAKE_HELO;
+    assert_int_equal(callbacks_helo(ctx, helo), fake_ok(ctx));
+    ctx->stage = FAKE_MAIL;
+    argv[0] = strdup(mail);
+    assert_int_equal(callbacks_envfrom(ctx, argv), fake_ok(ctx));
+    free(argv[0]);
+    ctx->stage = FAKE_RCPT;
+    fake_macro(ctx, "{rcpt_addr}", "r@example.test");
+    argv[0] = strdup("<r@example.test>");
+    assert_int_equal(callbacks_envrcpt(ctx, argv), SMFIS_CONTINUE);
+    free(argv[0]);
+    ctx->stage = FAKE_HEADER;
+    for (size_t i = 0; i < nfrom; i++) {
+        char *n = strdup("From"), *v = strdup(from[i]);
+
+        assert_int_equal(callbacks_header(ctx, n, v), fake_ok(ctx));
+        free(n);
+        free(v);
+    }
+    ctx->stage = FAKE_EOM;
+    fake_macro(ctx, "i", "4ABCDEF124");
+    return callbacks_eom(ctx);
+}
+
+/* Issue 11 item 4: From: names a restricted sender domain the envelope does not;
+ * end of message refuses it with the owning connector's reply, adds no header. */
+static void
+test_from_header_refused(void **state)
+{
+    static const char *const forged[] = {
+        " \"Payments\" <pay@partner-a.test>",
+        " (folded)\r\n\t=?utf-8?q?Pay?= <x@PARTNER-A.test>",
+        " a@elsewhere.test",
+    };
+    static const char *const second[] = { " a@elsewhere.test", " b@partner-a.test" };
+    static const char *const clean[] = { " \"pay@partner-a.test\" <x@evil.test>" };
+    struct { const char *const *v; size_t n; bool refused; } cases[] = {
+        { forged, 1, true }, { forged + 1, 1, true }, { second, 2, true },
+        { clean, 1, false }, { forged + 2, 1, false },
+    };
+
+    (void)state;
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        SMFICTX *ctx = fake_ctx_new();
+
+        assert_non_null(ctx);
+        fake_clear_reply(ctx);
+        if (cases[k].refused) {
+            assert_int_equal(from_message(ctx, "<x@evil.test>", cases[k].v, cases[k].n),
+                             SMFIS_REJECT);
+            want_str("reply code", ctx->rcode, "550");
+            want_str("enhanced code", ctx->xcode, "5.7.1");
+            want_sub("reply text", ctx->reply_text, "partner-a must use verified TLS");
+            assert_int_equal(fake_count_ops(ctx, 'a', "X-TLS-Policy"), 0);
+        } else {
+            assert_int_equal(from_message(ctx, "<x@evil.test>", cases[k].v, cases[k].n),
+                             SMFIS_CONTINUE);
+            assert_int_equal(fake_count_ops(ctx, 'a', "X-TLS-Policy"), 1);
+        }
+        want_no_violation(ctx);
+        ctx->stage = FAKE_CLOSE;
+        assert_int_equal(callbacks_close(ctx), SMFIS_CONTINUE);
+        fake_ctx_free(ctx);
+    }
+}
+
 static void
 test_no_priv_tempfails(void **state)
 {
@@ -1578,6 +1658,7 @@ main(void)
         { "negotiate without LEADSPC: header value has no leading space", test_no_leadspc },
         { "close and abort without private data", test_close_without_priv },
         { "no private data: tempfail with 451 4.3.0 (on_error tempfail)", test_no_priv_tempfails },
+        { "From: naming a restricted domain is refused at end of message", test_from_header_refused },
         { "no private data: accept (on_error accept)", test_no_priv_on_error_accept },
         { "smfi_setpriv failure at connect: tempfail, no reply call", test_setpriv_fails_at_connect },
         { "no policy loaded at connect: tempfail", test_no_policy_at_connect },

@@ -69,7 +69,12 @@ static const char summary_cfg[] =
     "  - name: tls12\n"
     "    match: {recipient_domains: [ok.example]}\n"
     "    require: {min_version: TLSv1.2}\n"
-    "    on_fail: reject\n";
+    "    on_fail: reject\n"
+    "  - name: bank\n"
+    "    match: {sender_domains: [b\xc3\xa4nk.example], client_addresses: [198.51.100.0/24]}\n"
+    "    restrict_sender_domains: true\n"
+    "    require: {min_version: TLSv1.3}\n"
+    "    on_fail: tag\n";
 
 #define SUMMARY_HDR "X-TLS-Policy"
 
@@ -77,23 +82,28 @@ struct summary_row {
     const char *name;
     const char *rcpt[4];          /* NULL-terminated */
     const char *want;             /* connector both must name */
+    const char *from;             /* a From: field body, or NULL */
 };
 
 static const struct summary_row summary_rows[] = {
-    { "no recipient: the session's own result", { NULL }, "default" },
-    { "one recipient", { "a@ok.example" }, "tls12" },
-    { "pass and none: none outranks pass", { "a@ok.example", "b@other.test" }, "default" },
+    { "no recipient: the session's own result", { NULL }, "default", NULL },
+    { "one recipient", { "a@ok.example" }, "tls12", NULL },
+    { "pass and none: none outranks pass", { "a@ok.example", "b@other.test" }, "default", NULL },
     { "refused recipient left out of the header",
-      { "a@other.test", "b@strict.example", "c@ok.example" }, "default" },
-    { "monitored reject outranks tag", { "t@tag.example", "w@watch.example" }, "watch" },
-    { "quarantine outranks tag", { "t@tag.example", "q@q.example" }, "quar" },
+      { "a@other.test", "b@strict.example", "c@ok.example" }, "default", NULL },
+    { "monitored reject outranks tag", { "t@tag.example", "w@watch.example" }, "watch", NULL },
+    { "quarantine outranks tag", { "t@tag.example", "q@q.example" }, "quar", NULL },
     { "same action: enforce outranks monitor", { "m@tagmon.example", "t@tag.example" },
-      "tagger" },
-    { "same action and mode: first wins", { "t@tag.example", "u@tag.example" }, "tagger" },
+      "tagger", NULL },
+    { "same action and mode: first wins", { "t@tag.example", "u@tag.example" }, "tagger", NULL },
     { "every recipient refused: reject outranks tempfail",
-      { "x@temp.example", "b@strict.example" }, "strict" },
+      { "x@temp.example", "b@strict.example" }, "strict", NULL },
     { "a refused reject stays out; the monitored reject of an accepted one shows",
-      { "b@strict.example", "q@q.example", "w@watch.example" }, "watch" },
+      { "b@strict.example", "q@q.example", "w@watch.example" }, "watch", NULL },
+    { "From: an owned domain's tag outranks the envelope's none", { "a@other.test" }, "bank",
+      "Pay <pay@B\xc3\x84NK.example>" },
+    { "From: a domain nobody owns changes nothing", { "a@ok.example" }, "tls12",
+      "\"pay@b\xc3\xa4nk.example\" <x@other.test>" },
 };
 
 /* The session, as MTA macros (daemon) and as eval's KEY=VALUE (policy_macros). */
@@ -181,6 +191,14 @@ summary_daemon(const struct summary_row *row, char **hdr, char **json)
         argv[0] = arg;
         (void)callbacks_envrcpt(ctx, argv);   /* refusals are the row's business */
     }
+    if (row->from != NULL) {
+        char name[] = "From", *value = strdup(row->from);
+
+        assert_non_null(value);
+        ctx->stage = FAKE_HEADER;
+        assert_int_equal(callbacks_header(ctx, name, value), fake_ok(ctx));
+        free(value);
+    }
     ctx->stage = FAKE_EOM;
     fake_macro(ctx, "i", "QSUM");
     assert_int_equal(callbacks_eom(ctx), SMFIS_CONTINUE);
@@ -237,6 +255,8 @@ run_summary(void **state)
     m.cipher = summary_macro("{cipher}");
     m.cipher_bits = summary_macro("{cipher_bits}");
     assert_int_equal(policy_facts_build(&f, &m), 0);
+    if (row->from != NULL)
+        assert_int_equal(policy_facts_add_header_from(&f, row->from), 0);
     memset(res, 0, sizeof res);
     while (row->rcpt[n] != NULL)
         n++;

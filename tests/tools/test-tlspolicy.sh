@@ -515,6 +515,27 @@ t "restricted sender forged to a recipient another connector matches" 1 \
 t "restricted sender domain from its own address" 0 \
   'connector=bank|verdict=pass' \
   "${E[@]}" mta=postfix client_addr=198.51.100.9 "${PF_TLS[@]}" sender=a@bank-partner.test
+# Issue 11 item 3: IDN spellings of a restricted domain meet the file's.
+t "IDN: upper-case A-label of a restricted domain" 1 \
+  'connector=bank|verdict=fail|reasons.0~restricted to connector bank' \
+  "${E[@]}" mta=postfix client_addr=203.0.113.5 sender=a@BANK-PARTNER.TEST
+# Issue 11 item 4: header_from= is the From: field body, judged as the daemon
+# judges it at end of message.
+t "header_from: forged restricted domain is refused" 1 \
+  'connector=bank|verdict=fail|refused=true|reasons.0~From: header domain bank-partner.test is restricted to connector bank|from_domains#1|from_domains.0=bank-partner.test' \
+  "${E[@]}" mta=postfix client_addr=203.0.113.5 sender=x@evil.test 'header_from="Payments" <pay@Bank-Partner.test>'
+t "header_from: restricted domain from its own address passes" 0 \
+  'connector=default|refused=false' \
+  "${E[@]}" mta=postfix client_addr=198.51.100.9 "${PF_TLS[@]}" sender=x@esp.test header_from=pay@bank-partner.test
+t "header_from: a second field is judged too" 1 \
+  'connector=bank|refused=true|from_domains#2' \
+  "${E[@]}" mta=postfix client_addr=203.0.113.5 sender=x@evil.test header_from=a@evil.test header_from=b@bank-partner.test
+t "header_from: unparsable field naming the domain fails closed" 1 \
+  'connector=bank|refused=true|reasons.0~does not parse|notes.0~does not parse' \
+  "${E[@]}" mta=postfix client_addr=203.0.113.5 sender=x@evil.test 'header_from=Pay, Bank <pay@bank-partner.test>'
+t "header_from: address only in a display name is no mailbox" 0 \
+  'connector=default|refused=false|from_domains.0=evil.test' \
+  "${E[@]}" mta=postfix client_addr=203.0.113.5 sender=x@evil.test 'header_from="pay@bank-partner.test" <x@evil.test>'
 
 # ---------------------------------------------------------------- eval: recipients, null sender
 
@@ -670,6 +691,24 @@ if [ -n "$DEFAULT_CONF" ] && [ ! -e "$DEFAULT_CONF" ]; then
 else
     n=$((n + 1))
     echo "ok $n - default file is named when missing # SKIP ${DEFAULT_CONF:-no default in --help} exists"
+fi
+# install: the atomic replace of the connectors file (issue 11 item 13).
+mkdir -p "$T/inst"
+printf 'version: 1\nconnectors:\n  - name: x\n    match: {sender_domains: ["xn--zz.test"]}\n' >"$T/bad-idn.yaml"
+t "install: a good file replaces the target" 0 "stdout~installed $T/inst/c.yaml: " install "$S" "$T/inst/c.yaml"
+t "install: a file with errors is refused, target kept" 1 \
+  "stderr~bad-idn.yaml:4:30: error|stderr~valid internationalised domain name|stderr~nothing installed" \
+  install "$T/bad-idn.yaml" "$T/inst/c.yaml"
+t "install: the refused file left the target alone" 0 "stdout~OK: " check "$T/inst/c.yaml"
+ln -s c.yaml "$T/inst/link.yaml"
+t "install: a symbolic link target is refused" 1 "stderr~is a symbolic link" install "$S" "$T/inst/link.yaml"
+n=$((n + 1))
+if cmp -s "$S" "$T/inst/c.yaml" && [ "$(ls -A "$T/inst" | tr '\n' ' ')" = "c.yaml link.yaml " ]; then
+    echo "ok $n - install: the target holds the checked bytes, no temporary file is left"
+else
+    echo "not ok $n - install: the target holds the checked bytes, no temporary file is left"
+    ls -lA "$T/inst" | sed 's/^/# /'
+    nfailed=$((nfailed + 1))
 fi
 t "--version" 0 'stdout^^tlspolicy [0-9]+\.[0-9]+' --version
 t "--help" 0 'stdout~usage: |stdout~cert_subject' --help

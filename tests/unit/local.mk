@@ -10,6 +10,7 @@ UNIT_TESTS = \
 	tests/unit/test_trust_names \
 	tests/unit/test_policy_load \
 	tests/unit/test_facts \
+	tests/unit/test_hdr_from \
 	tests/unit/test_policy_eval \
 	tests/unit/test_json_write \
 	tests/unit/test_posture \
@@ -36,6 +37,8 @@ tests_unit_test_policy_load_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_policy_load_LDADD = $(UNIT_LDADD)
 tests_unit_test_facts_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_facts_LDADD = $(UNIT_LDADD)
+tests_unit_test_hdr_from_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_hdr_from_LDADD = $(UNIT_LDADD)
 tests_unit_test_policy_eval_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_policy_eval_LDADD = $(UNIT_LDADD)
 tests_unit_test_json_write_CFLAGS = $(UNIT_CFLAGS)

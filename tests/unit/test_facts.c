@@ -159,7 +159,80 @@ static const struct row rows[] = {
       PF, 0, TLS_VERSION_UNKNOWN, -1, NO, NC, NC, ANY, ANY, ANY, ANY, ANY, ANY, -1, "192.0.2.7", ANY, 0 },
     { "garbage client address is noted", { .client_addr = "not-an-ip" },
       PF, 0, TLS_VERSION_UNKNOWN, -1, NO, NC, NC, ANY, ANY, ANY, ANY, ANY, ANY, -1, "not-an-ip", ANY, 1 },
+    /* IDN: every spelling of a name becomes the file's one, A-labels in lower case. */
+    { "IDN sender U-label becomes A-label", { .sender = "<a@b\xc3\xa4nk.test>" },
+      PF, 0, TLS_VERSION_UNKNOWN, -1, NO, NC, NC, ANY, ANY, ANY, ANY, ANY, "xn--bnk-qla.test", 0,
+      ANY, ANY, 0 },
+    { "IDN sender upper-case U-label is case folded", { .sender = "<a@B\xc3\x84NK.test>" },
+      PF, 0, TLS_VERSION_UNKNOWN, -1, NO, NC, NC, ANY, ANY, ANY, ANY, ANY, "xn--bnk-qla.test", 0,
+      ANY, ANY, 0 },
+    { "IDN sender upper-case A-label is lower-cased", { .sender = "a@SUB.XN--BNK-QLA.TEST." },
+      PF, 0, TLS_VERSION_UNKNOWN, -1, NO, NC, NC, ANY, ANY, ANY, ANY, ANY, "sub.xn--bnk-qla.test", 0,
+      ANY, ANY, 0 },
+    { "IDN sender full-width letters map to ASCII (UTS 46)",
+      { .sender = "a@\xef\xbc\xa2\xc3\x84\xef\xbc\xae\xef\xbc\xab.test" },
+      PF, 0, TLS_VERSION_UNKNOWN, -1, NO, NC, NC, ANY, ANY, ANY, ANY, ANY, "xn--bnk-qla.test", 0,
+      ANY, ANY, 0 },
+    { "IDN sender broken A-label kept lower-cased as sent, noted", { .sender = "a@XN--ZZ.test" },
+      PF, 0, TLS_VERSION_UNKNOWN, -1, NO, NC, NC, ANY, ANY, ANY, ANY, ANY, "xn--zz.test", 0,
+      ANY, ANY, 1 },
+    { "IDN sender Latin-1 byte (not UTF-8) kept as sent, noted", { .sender = "a@B\xe4nk.test" },
+      PF, 0, TLS_VERSION_UNKNOWN, -1, NO, NC, NC, ANY, ANY, ANY, ANY, ANY, "b\xe4nk.test", 0,
+      ANY, ANY, 1 },
+    { "IDN client name becomes A-label",
+      { .client_addr = "192.0.2.10", .client_name = "MX.P\xc3\x84RTNER.test." },
+      PF, 0, TLS_VERSION_UNKNOWN, -1, NO, NC, NC, ANY, ANY, ANY, ANY, ANY, ANY, -1,
+      "192.0.2.10", "mx.xn--prtner-bua.test", 0 },
+    { "ASCII names keep their tolerated forms (hyphen at the end, underscore)",
+      { .sender = "a@Mx-.A_B.test", .client_name = "-mx.test" },
+      PF, 0, TLS_VERSION_UNKNOWN, -1, NO, NC, NC, ANY, ANY, ANY, ANY, ANY, "mx-.a_b.test", 0,
+      ANY, "-mx.test", 0 },
 };
+
+/* From: fields (RFC 5322), one or more per message, to the sorted, unique
+ * domains the evaluator checks; hdr_from.c's own table covers the syntax. */
+struct from_row {
+    const char *name;
+    const char *fields[3];
+    const char *domains;                /* space-separated, sorted */
+    bool unparsed;
+    size_t notes;
+};
+
+static const struct from_row from_rows[] = {
+    { "from: plain address", { "pay@Bank.Example" }, "bank.example", false, 0 },
+    { "from: IDN spellings meet", { "a@b\xc3\xa4nk.test, b@B\xc3\x84NK.test, c@xn--bnk-qla.TEST" },
+      "xn--bnk-qla.test", false, 0 },
+    { "from: two fields are both judged", { "a@one.test", "Two <b@two.test>" },
+      "one.test two.test", false, 0 },
+    { "from: unparsable field read leniently, noted", { "Pay, Bank <pay@bank.example>" },
+      "bank.example", true, 1 },
+    { "from: no address at all", { "nobody" }, "", true, 1 },
+    { "from: broken IDN kept as sent, noted", { "a@xn--zz.test" }, "xn--zz.test", false, 1 },
+};
+
+static void
+run_from_row(void **state)
+{
+    const struct from_row *w = *state;
+    struct policy_macros m = { .mta = POLICY_MTA_POSTFIX, .sender = "<x@evil.test>" };
+    struct policy_facts f;
+    char got[512] = "";
+    size_t used = 0;
+
+    assert_int_equal(policy_facts_build(&f, &m), 0);
+    for (size_t i = 0; i < 3 && w->fields[i] != NULL; i++)
+        assert_int_equal(policy_facts_add_header_from(&f, w->fields[i]), 0);
+    for (size_t i = 0; i < f.nfrom; i++)
+        used += (size_t)snprintf(got + used, sizeof(got) - used, "%s%s", i ? " " : "",
+                                 f.from_domains[i]);
+    if (strcmp(got, w->domains) != 0)
+        fail_msg("from_domains: want '%s', got '%s'", w->domains, got);
+    assert_int_equal(f.from_unparsed, w->unparsed);
+    assert_int_equal(f.nnotes, w->notes);
+    assert_string_equal(f.sender_domain, "evil.test");
+    policy_facts_free(&f);
+}
 
 static void
 check_str(const char *field, const char *want, const char *got)
@@ -323,6 +396,7 @@ main(void)
 
     TABLE_TEST_ROWS(&tt, rows, name, run_row);
     TABLE_TEST_ROWS(&tt, fp_rows, name, run_fp_row);
+    TABLE_TEST_ROWS(&tt, from_rows, name, run_from_row);
     TABLE_TEST_FN(&tt, oversized_macros);
     TABLE_TEST_FN(&tt, empty_macros);
     return table_test_run(&tt, "facts", NULL, NULL);

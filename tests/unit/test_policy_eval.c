@@ -127,6 +127,24 @@ static const char owned_text[] =
     "    require: { certificate_names: [mail.partner-c.test] }\n"
     "    on_fail: reject\n";
 
+/* IDN: the file spells names as U-labels and upper-case A-labels; sessions
+ * spell them every way a client can. */
+static const char idn_text[] =
+    "version: 1\n"
+    "settings: { mode: enforce, trust_store: @PKI@/trust.pem }\n"
+    "defaults: { require: {}, on_fail: tag }\n"
+    "connectors:\n"
+    "  - name: bank-idn\n"
+    "    match: { sender_domains: [\"b\xc3\xa4nk.test\"], client_addresses: [192.0.2.0/24] }\n"
+    "    restrict_sender_domains: true\n"
+    "    require: { tls: true }\n"
+    "    on_fail: reject\n"
+    "    reply: \"5.7.1 bank mail only through the bank\"\n"
+    "  - name: partner-idn\n"
+    "    match: { recipient_domains: [\"XN--PRTNER-BUA.test\"] }\n"
+    "    require: { tls: true }\n"
+    "    on_fail: tag\n";
+
 #define PF POLICY_MTA_POSTFIX
 #define SM POLICY_MTA_SENDMAIL
 #define TLS13 .tls_version = "TLSv1.3", .cipher = "TLS_AES_256_GCM_SHA384", .cipher_bits = "256"
@@ -140,7 +158,8 @@ static const char owned_text[] =
 
 struct row {
     const char *name;
-    int which;                        /* 0 = policy_text, 1 = monitor_text, 2 = owned_text */
+    int which;                        /* 0 = policy_text, 1 = monitor_text, 2 = owned_text,
+                                         3 = idn_text */
     struct policy_macros m;
     const char *rcpt;
     const char *connector;
@@ -150,6 +169,12 @@ struct row {
     bool refuses;
     const char *reason;               /* substring of some reason; NULL = no reasons */
     const char *root;                 /* expected posture root, NULL = not checked */
+};
+
+/* A session with its From: field bodies, as the daemon has them at end of message. */
+struct from_row {
+    struct row r;
+    const char *from[2];
 };
 
 #define PASS POLICY_VERDICT_PASS
@@ -357,9 +382,68 @@ static const struct row rows[] = {
     { "global monitor: default passes with TLS", 1,
       { .mta = PF, .sender = "<a@gmail.test>", TLS13 }, NULL,
       "default", PASS, ACCEPT, MON, false, NULL, NULL },
+    /* IDN spellings (issue 11 item 3): one connector whatever the spelling. */
+    { "IDN: U-label sender is owned by the restricting connector", 3,
+      { .mta = PF, .sender = "<a@b\xc3\xa4nk.test>", .client_addr = "198.51.100.1" }, NULL,
+      "bank-idn", FAIL, REJ, ENF, true, "xn--bnk-qla.test is restricted to connector bank-idn", NULL },
+    { "IDN: upper-case U-label sender is owned too", 3,
+      { .mta = PF, .sender = "<a@B\xc3\x84NK.test>", .client_addr = "198.51.100.1" }, NULL,
+      "bank-idn", FAIL, REJ, ENF, true, "is restricted to connector bank-idn", NULL },
+    { "IDN: upper-case A-label sender is owned too", 3,
+      { .mta = PF, .sender = "<a@XN--BNK-QLA.TEST>", .client_addr = "198.51.100.1" }, NULL,
+      "bank-idn", FAIL, REJ, ENF, true, "is restricted to connector bank-idn", NULL },
+    { "IDN: the owner's gateway passes", 3,
+      { .mta = PF, .sender = "<a@b\xc3\xa4nk.test>", .client_addr = "192.0.2.5", TLS13 }, NULL,
+      "bank-idn", PASS, ACCEPT, ENF, false, NULL, NULL },
+    { "IDN: U-label recipient meets an upper-case A-label pattern", 3,
+      { .mta = PF, .sender = "<a@other.test>", .client_addr = "198.51.100.1" },
+      "<x@P\xc3\x84RTNER.test>", "partner-idn", FAIL, TAG, ENF, false, "not encrypted", NULL },
+    { "IDN: broken A-label sender equals no file entry", 3,
+      { .mta = PF, .sender = "<a@xn--bnk-qlb.test>", .client_addr = "198.51.100.1" }, NULL,
+      "default", NONE, ACCEPT, ENF, false, NULL, NULL },
 };
 
-static struct policy *policies[3];
+static const struct from_row from_rows[] = {
+    /* The From: header (issue 11 item 4), judged as a restricted envelope sender. */
+    { { "From: forged bank domain from elsewhere is refused", 2,
+      { .mta = PF, .sender = "<x@evil.test>", .client_addr = "203.0.113.9" }, "a@example.org",
+      "bank-gw-a", FAIL, REJ, ENF, true,
+      "From: header domain bank.example is restricted to connector bank-gw-a, but the client "
+      "address did not match", NULL },
+      { "Payments <pay@bank.example>" } },
+    { { "From: bank domain through the bank's gateway passes", 2,
+      { .mta = PF, .sender = "<x@esp.test>", .client_addr = "192.0.2.5", TLS13 }, "a@example.org",
+      "default", NONE, ACCEPT, ENF, false, NULL, NULL },
+      { "pay@bank.example" } },
+    { { "From: bank's gateway without its requirements is refused, and says why", 2,
+      { .mta = PF, .sender = "<x@esp.test>", .client_addr = "192.0.2.5" }, "a@example.org",
+      "bank-gw-a", FAIL, REJ, ENF, true, "From: header domain bank.example is restricted to "
+      "connector bank-gw-a", NULL },
+      { "pay@bank.example" } },
+    { { "From: unparsable field naming the bank fails closed", 2,
+      { .mta = PF, .sender = "<x@evil.test>", .client_addr = "203.0.113.9" }, "a@example.org",
+      "bank-gw-a", FAIL, REJ, ENF, true, "does not parse", NULL },
+      { "Payments, Bank <pay@bank.example>" } },
+    { { "From: second field naming the bank is judged too", 2,
+      { .mta = PF, .sender = "<x@evil.test>", .client_addr = "203.0.113.9" }, "a@example.org",
+      "bank-gw-a", FAIL, REJ, ENF, true, "bank.example", NULL },
+      { "a@evil.test", "b@bank.example" } },
+    { { "From: encoded word naming the bank in a display name is no mailbox", 2,
+      { .mta = PF, .sender = "<x@evil.test>", .client_addr = "203.0.113.9" }, "a@example.org",
+      "default", NONE, ACCEPT, ENF, false, NULL, NULL },
+      { "=?utf-8?q?pay=40bank.example?= <x@evil.test>" } },
+    { { "From: IDN spelling of an owned domain is refused", 3,
+      { .mta = PF, .sender = "<x@evil.test>", .client_addr = "198.51.100.1" }, "a@example.org",
+      "bank-idn", FAIL, REJ, ENF, true, "xn--bnk-qla.test is restricted to connector bank-idn",
+      NULL },
+      { "=?utf-8?q?Bank?= <pay@B\xc3\x84NK.test>" } },
+    { { "From: the envelope's own domain is not judged twice", 2,
+      { .mta = PF, .sender = "<ceo@bank.example>", .client_addr = "192.0.2.5", TLS13 },
+      "a@example.org", "bank-gw-a", PASS, ACCEPT, ENF, false, NULL, NULL },
+      { "CEO <ceo@bank.example>" } },
+};
+
+static struct policy *policies[4];
 
 static char *
 substitute(const char *text, const char *pki)
@@ -406,7 +490,9 @@ setup(void **state)
     policies[0] = load_text("eval.yaml", policy_text);
     policies[1] = load_text("monitor.yaml", monitor_text);
     policies[2] = load_text("owned.yaml", owned_text);
-    return policies[0] != NULL && policies[1] != NULL && policies[2] != NULL ? 0 : -1;
+    policies[3] = load_text("idn.yaml", idn_text);
+    return policies[0] != NULL && policies[1] != NULL && policies[2] != NULL &&
+           policies[3] != NULL ? 0 : -1;
 }
 
 static int
@@ -416,18 +502,20 @@ teardown(void **state)
     policy_unref(policies[0]);
     policy_unref(policies[1]);
     policy_unref(policies[2]);
+    policy_unref(policies[3]);
     return 0;
 }
 
 static void
-run_row(void **state)
+run_eval(const struct row *w, const char *const *from)
 {
-    const struct row *w = *state;
     struct policy_facts f;
     struct policy_result r;
     bool found = w->reason == NULL;
 
     assert_int_equal(policy_facts_build(&f, &w->m), 0);
+    for (size_t i = 0; from != NULL && i < 2 && from[i] != NULL; i++)
+        assert_int_equal(policy_facts_add_header_from(&f, from[i]), 0);
     assert_int_equal(policy_eval(policies[w->which], &f, w->rcpt, &r), 0);
     for (size_t i = 0; i < r.nreasons; i++) {
         print_message("# reason: %s\n", r.reasons[i]);
@@ -450,6 +538,20 @@ run_row(void **state)
     assert_int_equal(r.is_default, strcmp(w->connector, "default") == 0);
     policy_result_free(&r);
     policy_facts_free(&f);
+}
+
+static void
+run_row(void **state)
+{
+    run_eval(*state, NULL);
+}
+
+static void
+run_from_row(void **state)
+{
+    const struct from_row *w = *state;
+
+    run_eval(&w->r, w->from);
 }
 
 /* The connector reply text is handed through for the MTA reply. */
@@ -526,6 +628,7 @@ main(void)
     struct table_tests tt = { 0 };
 
     TABLE_TEST_ROWS(&tt, rows, name, run_row);
+    TABLE_TEST_ROWS(&tt, from_rows, r.name, run_from_row);
     TABLE_TEST_FN(&tt, reply_text);
     TABLE_TEST_FN(&tt, many_connectors);
     return table_test_run(&tt, "policy_eval", setup, teardown);

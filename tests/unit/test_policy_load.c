@@ -320,6 +320,10 @@ static struct bad_case bad_cases[] = {
       "letters, digits, '.', '-' and '_' only)" },
     { "audit-bad-on-log-error.yaml", 3, 17, "on_log_error: 'accept' is not valid" },
     { "audit-chain-not-bool.yaml", 3, 19, "'yes' in quotes is not a boolean" },
+    { "74-idn-bad-alabel.yaml", 5, 35, "'xn--zz.test' is not a domain pattern (expected a valid "
+      "internationalised domain name: string contains invalid punycode data)" },
+    { "75-idn-bad-ulabel.yaml", 7, 28, "is not a certificate name pattern (expected a valid "
+      "internationalised domain name: string start/ends with forbidden hyphen)" },
 };
 #define NBAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
 
@@ -1159,6 +1163,50 @@ test_generated(void **state)
 
 /* --- policy.c ------------------------------------------------------------ */
 
+/* IDN: the file may spell a name as U-labels or A-labels, in any case; every
+ * match key and certificate name pattern is indexed and kept as lower-case
+ * A-labels, so the session's one spelling meets it (wildcards included). */
+static void
+test_idn_spellings(void **state)
+{
+    static const char yaml[] =
+        "version: 1\n"
+        "settings: {trust_store: trust.pem}\n"
+        "connectors:\n"
+        "  - name: bank\n"
+        "    match:\n"
+        "      sender_domains: [\"B\xc3\x84NK.test\", \"*.b\xc3\xa4nk.test\"]\n"
+        "      client_names: [\"MX.XN--PRTNER-BUA.test\"]\n"
+        "      recipient_domains: [\"p\xc3\xa4rtner.test\"]\n"
+        "      certificate_names: [\"*.B\xc3\x84NK.test\"]\n"
+        "    restrict_sender_domains: true\n"
+        "    require:\n"
+        "      certificate_names: [\"mail.b\xc3\xa4nk.test\"]\n";
+    struct policy_diags d;
+    struct policy *p;
+    const struct policy_connector *c;
+
+    (void)state;
+    policy_diags_init(&d);
+    p = load_str(yaml, &d);
+    if (p == NULL || d.nerrors != 0) {
+        print_diags(&d);
+        fail_msg("want a loaded policy");
+    }
+    assert_true(domain_has(p->by_sender_domain, "xn--bnk-qla.test", 0));
+    assert_true(domain_has(p->by_sender_domain, "mx.xn--bnk-qla.test", 0));
+    assert_true(domain_has(p->by_restricted_sender, "xn--bnk-qla.test", 0));
+    assert_true(domain_has(p->by_client_name, "mx.xn--prtner-bua.test", 0));
+    assert_true(domain_has(p->by_rcpt_domain, "xn--prtner-bua.test", 0));
+    assert_true(domain_has(p->by_cert_name, "mail.xn--bnk-qla.test", 0));
+    assert_false(domain_has(p->by_sender_domain, "bank.test", 0));
+    c = conn_named(p, "bank");
+    assert_int_equal(c->require.certificate_names.n, 1);
+    assert_string_equal(c->require.certificate_names.v[0], "mail.xn--bnk-qla.test");
+    policy_unref(p);
+    policy_diags_free(&d);
+}
+
 static void
 test_refcount(void **state)
 {
@@ -1279,6 +1327,7 @@ main(void)
     TABLE_TEST_FN(&tt, test_syntax_error_alone);
     TABLE_TEST_FN(&tt, test_diags_appended);
     TABLE_TEST_FN(&tt, test_generated);
+    TABLE_TEST_FN(&tt, test_idn_spellings);
     TABLE_TEST_FN(&tt, test_refcount);
     TABLE_TEST_FN(&tt, test_enum_names);
     return table_test_run(&tt, "policy_load", NULL, NULL);
