@@ -207,6 +207,8 @@ bool load_fold(int *rc, int one);
 
 /* load_require.c: a require block (connector or defaults). */
 int  load_require(struct rd *r, struct policy_require *rq);
+/* load_require.c: a list of "sha256:..." fingerprints into pins (match uses it too). */
+int  load_fingerprints(struct rd *r, const char *what, bool pubkey, struct policy_pins *pins);
 /* load_connector.c: the connectors list. */
 int  load_connectors(struct rd *r);
 /* load_settings.c: the whole stream (one document, its top-level mapping). */

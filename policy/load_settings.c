@@ -15,11 +15,14 @@
 
 static const char *const settings_keys[] = {
     "mode", "trust_store", "intermediates", "header", "authserv_id", "log_json", "on_error",
+    "pin_expiry_warn_days",
 };
-enum { SK_MODE, SK_TRUST, SK_INTER, SK_HEADER, SK_AUTHSERV, SK_LOG, SK_ON_ERROR, SK_N };
+enum { SK_MODE, SK_TRUST, SK_INTER, SK_HEADER, SK_AUTHSERV, SK_LOG, SK_ON_ERROR, SK_PIN_DAYS,
+       SK_N };
 static const struct section settings_sec = {
     "settings", settings_keys, SK_N,
-    "mode, trust_store, intermediates, header, authserv_id, log_json, on_error", NULL, NULL,
+    "mode, trust_store, intermediates, header, authserv_id, log_json, on_error, "
+    "pin_expiry_warn_days", NULL, NULL,
 };
 
 /* Replace *dst with a string read here (and checked). */
@@ -120,6 +123,14 @@ load_settings(struct rd *r)
             one = load_enum(r, "on_error", load_parse_on_error, "tempfail or accept", &e, &vm);
             p->settings.on_error = (enum policy_on_error)e;
             break;
+        case SK_PIN_DAYS: {
+            long days = 0;
+
+            one = load_int(r, "pin_expiry_warn_days", 0, 3650, &days, &vm);
+            if (one == RD_OK)
+                p->pin_expiry_warn_days = (int)days;
+            break;
+        }
         default:
             one = RD_FATAL;
             break;

@@ -12,6 +12,7 @@
 #include "policy_int.h"
 #include "match_domain.h"
 #include "match_addr.h"
+#include "pin_index.h"
 #include "trust_store.h"
 
 /* ---------------------------------------------------------------- freeing */
@@ -39,6 +40,7 @@ policy_require_free(struct policy_require *r)
     policy_names_free(&r->issuers);
     policy_names_free(&r->root_issuers);
     policy_names_free(&r->organizations);
+    pins_free(&r->pins);
 }
 
 void
@@ -50,6 +52,7 @@ policy_free_internal(struct policy *p)
         free(p->conn[i].name);
         free(p->conn[i].reply);
         policy_require_free(&p->conn[i].require);
+        pins_free(&p->conn[i].match_pins);
     }
     free(p->conn);
     policy_require_free(&p->default_require);
@@ -59,6 +62,7 @@ policy_free_internal(struct policy *p)
     domain_table_free(p->by_cert_name);
     domain_table_free(p->by_restricted_sender);
     addr_table_free(p->by_client_addr);
+    pin_index_free(p->by_fingerprint);
     trust_store_free(p->trust);
     for (size_t i = 0; i < p->nintermediates; i++)
         free(p->intermediates[i]);
