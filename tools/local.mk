@@ -1,6 +1,6 @@
 # tools/local.mk -- tlspolicy(1), the offline admin tool.
 bin_PROGRAMS += tools/tlspolicy
-tools_tlspolicy_SOURCES = tools/tlspolicy.c \
+tools_tlspolicy_SOURCES = tools/tlspolicy.c tools/check_pins.c tools/check_pins.h \
 	tools/report.h tools/report.c tools/report_input.c tools/report_parse.c \
 	tools/report_agg.c tools/report_esc.c tools/report_text.c tools/report_json.c \
 	tools/report_html.c
