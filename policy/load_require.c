@@ -92,7 +92,8 @@ read_pin_files(struct rd *r, struct policy_pins *pins)
 /* A pinned certificate weaker than min_key_bits is refused here; for any other
  * certificate the MTA never says the key size, so the requirement can only fail. */
 static int
-check_key_bits(struct rd *r, const struct policy_require *rq, struct load_mark km)
+check_key_bits(struct rd *r, const struct policy_require *rq, struct load_mark km,
+               bool files_named)
 {
     int rc = RD_OK;
 
@@ -112,7 +113,7 @@ check_key_bits(struct rd *r, const struct policy_require *rq, struct load_mark k
                    pc->key_type, pc->rsa_equiv, rq->min_key_bits, rq->min_key_bits);
         rc = RD_BAD;
     }
-    if (rq->pins.nfiles == 0)
+    if (!files_named)
         warn_at(r, km, "min_key_bits: no MTA passes the key size, so it is known only for "
                 "certificates pinned with 'certificates' (none here): every session this "
                 "block judges fails this requirement");
@@ -284,7 +285,7 @@ load_require(struct rd *r, struct policy_require *rq)
     }
     if (k == KEY_FATAL)
         return RD_FATAL;
-    if (rq->min_key_bits > 0 && !load_fold(&rc, check_key_bits(r, rq, bits_mark)))
+    if (rq->min_key_bits > 0 && !load_fold(&rc, check_key_bits(r, rq, bits_mark, first[RQ_CERTS] != 0)))
         return RD_FATAL;
     rq->any = pins_any(&rq->pins) || rq->min_key_bits > 0 || rq->tls || rq->min_version != TLS_VERSION_UNKNOWN || rq->min_cipher_bits > 0 ||
               rq->forward_secrecy || rq->certificate != POLICY_CERT_ANY ||
