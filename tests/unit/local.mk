@@ -12,7 +12,8 @@ UNIT_TESTS = \
 	tests/unit/test_policy_eval \
 	tests/unit/test_json_write \
 	tests/unit/test_posture \
-	tests/unit/test_authres
+	tests/unit/test_authres \
+	tests/unit/test_pins
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS) -I$(top_srcdir)/tests/unit
@@ -39,6 +40,8 @@ tests_unit_test_posture_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_posture_LDADD = $(UNIT_LDADD)
 tests_unit_test_authres_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_authres_LDADD = $(UNIT_LDADD)
+tests_unit_test_pins_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_pins_LDADD = $(UNIT_LDADD)
 endif
 # Test fixtures (PKI generator, connectors files) are shipped for make distcheck.
 EXTRA_DIST += tests/pki/mkpki.sh tests/unit/data
