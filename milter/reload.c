@@ -5,7 +5,8 @@
  * SIGHUP call the stop hook main.c gives. A new file is parsed with no lock held;
  * the mutex covers only the pointer swap and the reference a new connection takes.
  * A file is read only once it has stopped changing, and read again when it
- * changed under the parser.
+ * changed under the parser. Once a day the thread also logs the pinned
+ * certificates that are about to expire (the load logged them the first time).
  * Never: frees a snapshot a connection still uses (references do that), never
  * calls libmilter (the stop hook does), applies a file that changed while it
  * was read.
@@ -29,6 +30,7 @@
 #define RELOAD_SETTLE_NS    100000000L
 #define RELOAD_SETTLE_STEPS 20
 #define RELOAD_READ_TRIES   3
+#define RELOAD_PIN_CHECK_S  86400             /* pinned-certificate expiry: daily */
 
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct policy *reload_policy;       /* guarded by reload_lock */
@@ -257,17 +259,55 @@ reload_sigset(sigset_t *set)
     sigaddset(set, SIGHUP);
 }
 
+/* The same warnings check and the loader give, so the log says it every day
+ * until someone pins the renewed certificate. */
+static void
+reload_pin_expiry(void)
+{
+    struct policy *cur = reload_current();
+    struct policy_diags d;
+
+    if (cur == NULL)
+        return;
+    policy_diags_init(&d);
+    if (policy_pins_expiry_check(cur, (int64_t)time(NULL), &d) < 0)
+        posture_log_msg(LOG_ERR, "out of memory checking the expiry of pinned certificates");
+    reload_log_diags(&d);
+    policy_diags_free(&d);
+    policy_unref(cur);
+}
+
+static time_t
+reload_monotonic_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
 static void *
 reload_main(void *arg)
 {
     sigset_t set;
     bool stopping = false;
     int sig;
+    /* monotonic: a clock step must neither skip a day nor repeat one at once */
+    time_t next_pin_check = reload_monotonic_s() + RELOAD_PIN_CHECK_S;
 
     (void)arg;
     reload_sigset(&set);
     for (;;) {
-        if (sigwait(&set, &sig) != 0)
+        struct timespec wait = { 0, 0 };
+        time_t now = reload_monotonic_s();
+
+        if (now >= next_pin_check) {
+            reload_pin_expiry();
+            next_pin_check = now + RELOAD_PIN_CHECK_S;
+        }
+        wait.tv_sec = next_pin_check - now;
+        /* -1 is the timeout (EAGAIN) or an interruption: both go round again */
+        if ((sig = sigtimedwait(&set, NULL, &wait)) < 0)
             continue;
         if (atomic_load(&reload_quit))
             break;

@@ -1,81 +1,63 @@
 /*
- * fingerprint.c -- "sha256:" fingerprints as written in the connectors file:
- * the prefix, then 64 hex digits in any case, with or without a colon between
- * each pair (as "openssl x509 -fingerprint" prints them), to 64 lower-case hex.
- * Never: guesses: a colon inside a pair, a doubled or trailing colon, a digit
- * too many or too few is an error, so a pasted value cut short never matches
- * a certificate by accident of its prefix.
+ * fingerprint.c -- reads the SHA-256 fingerprints of the connectors file
+ * (require/match certificate_fingerprints and public_key_fingerprints, and
+ * root or issuer names given by fingerprint) into the form the session facts
+ * use: 64 lower-case hex digits, no colons (policy/facts.c builds the same
+ * form from what the MTA sends).
+ * Never: allocates, does I/O, or takes a digest by its length alone: the
+ * "sha256:" prefix is required, so a pasted MD5 or SHA-1 is an error.
  */
-#include <stddef.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 #include "fingerprint.h"
 
-static int
-fp_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#define FP_PREFIX     FINGERPRINT_PREFIX
+#define FP_PREFIX_LEN (sizeof(FP_PREFIX) - 1)
 
 bool
 fingerprint_is(const char *s)
 {
-    return s != NULL && strncasecmp(s, FINGERPRINT_PREFIX, sizeof FINGERPRINT_PREFIX - 1) == 0;
+    return s != NULL && strncasecmp(s, FP_PREFIX, FP_PREFIX_LEN) == 0;
 }
 
-int
-fingerprint_parse(const char *s, char out[FINGERPRINT_HEX_LEN + 1], const char **why)
+const char *
+fingerprint_parse(const char *s, char out[FINGERPRINT_SIZE])
 {
-    static const char hex[] = "0123456789abcdef";
-    const char *p;
     size_t n = 0;
-    bool colons = false;
 
     out[0] = '\0';
-    if (!fingerprint_is(s)) {
-        *why = "expected 'sha256:' followed by 64 hex digits";
-        return -1;
-    }
-    p = s + sizeof FINGERPRINT_PREFIX - 1;
-    /* Colons are all or nothing: "ab:cd" or "abcd", never "abc:d". */
-    colons = p[0] != '\0' && p[1] != '\0' && p[2] == ':';
-    while (*p != '\0') {
-        int hi, lo;
+    if (!fingerprint_is(s))
+        return "\"sha256:\" followed by 64 hex digits, e.g. sha256:3556...2308 as "
+               "openssl x509 -noout -fingerprint -sha256 prints it";
+    for (const char *p = s + FP_PREFIX_LEN; *p != '\0'; p++) {
+        unsigned char c = (unsigned char)*p;
 
-        if (n == FINGERPRINT_HEX_LEN) {
-            *why = "more than 32 bytes (expected 64 hex digits: a SHA-256 fingerprint)";
-            return -1;
-        }
-        if ((hi = fp_hex(p[0])) < 0 || (lo = fp_hex(p[1])) < 0) {
-            *why = "not a hex digit pair (expected 64 hex digits, optionally with a colon "
-                   "between each pair)";
-            return -1;
-        }
-        out[n++] = hex[hi];
-        out[n++] = hex[lo];
-        p += 2;
-        if (colons && *p == ':' && n < FINGERPRINT_HEX_LEN) {
-            p++;
-            if (*p == '\0') {
-                *why = "ends in a colon (expected 64 hex digits)";
-                return -1;
-            }
-        } else if (colons && *p != '\0' && n < FINGERPRINT_HEX_LEN) {
-            *why = "a colon is missing between two hex digit pairs";
-            return -1;
-        }
+        /* a colon only between two whole bytes, as openssl and the MTAs print it */
+        if (c == ':' && n > 0 && n % 2 == 0 && p[1] != ':' && p[1] != '\0')
+            continue;
+        if (!isxdigit(c))
+            return "64 hex digits after \"sha256:\" (0-9, a-f, colons only between bytes)";
+        if (n == FINGERPRINT_HEX_LEN)
+            return "exactly 64 hex digits after \"sha256:\" (a SHA-256 is 32 bytes)";
+        out[n++] = (char)tolower(c);
     }
     out[n] = '\0';
     if (n != FINGERPRINT_HEX_LEN) {
         out[0] = '\0';
-        *why = "fewer than 32 bytes (expected 64 hex digits: a SHA-256 fingerprint)";
-        return -1;
+        return n == 32 ? "64 hex digits after \"sha256:\" (32 is an MD5 digest)"
+             : n == 40 ? "64 hex digits after \"sha256:\" (40 is a SHA-1 digest)"
+                       : "exactly 64 hex digits after \"sha256:\" (a SHA-256 is 32 bytes)";
     }
-    return 0;
+    return NULL;
+}
+
+void
+fingerprint_short(const char *hex, char out[FINGERPRINT_SHORT_SIZE])
+{
+    size_t len = strlen(hex);
+
+    (void)snprintf(out, FINGERPRINT_SHORT_SIZE, "sha256:%.16s%s", hex, len > 16 ? "..." : "");
 }

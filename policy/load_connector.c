@@ -13,21 +13,26 @@
 #include "load_values.h"
 #include "match_addr.h"
 #include "match_domain.h"
+#include "pin_index.h"
 #include "tls_facts.h"
 
 static const char *const match_keys[] = {
     "sender_domains", "client_addresses", "client_names", "recipient_domains",
-    "certificate_names",
+    "certificate_names", "certificate_fingerprints", "public_key_fingerprints",
 };
-enum { MK_SENDER, MK_ADDR, MK_CNAME, MK_RCPT, MK_CERT, MK_N };
+/* The fingerprint keys come after MK_N: they go to the connector's match_pins
+ * and the fingerprint index, not to the name lists. */
+enum { MK_SENDER, MK_ADDR, MK_CNAME, MK_RCPT, MK_CERT, MK_N, MK_CERT_FP = MK_N, MK_KEY_FP,
+       MK_ALL };
 _Static_assert(MK_N == LOAD_NKEYS, "r->match keeps one list per match key");
 static const unsigned match_bits[MK_N] = {
     POLICY_KEY_SENDER_DOMAIN, POLICY_KEY_CLIENT_ADDR, POLICY_KEY_CLIENT_NAME,
     POLICY_KEY_RCPT_DOMAIN, POLICY_KEY_CERT_NAME,
 };
 static const struct section match_sec = {
-    "match", match_keys, MK_N,
-    "sender_domains, client_addresses, client_names, recipient_domains, certificate_names",
+    "match", match_keys, MK_ALL,
+    "sender_domains, client_addresses, client_names, recipient_domains, certificate_names, "
+    "certificate_fingerprints, public_key_fingerprints",
     NULL, NULL,
 };
 
@@ -44,7 +49,7 @@ static const struct section conn_sec = {
 static int
 read_match(struct rd *r, struct policy_connector *c, struct strlist lists[MK_N])
 {
-    unsigned first[MK_N] = { 0 };
+    unsigned first[MK_ALL] = { 0 };
     struct load_mark vm, km;
     int rc = load_enter_map(r, "match", &vm), k, one;
     bool any = false;
@@ -57,6 +62,16 @@ read_match(struct rd *r, struct policy_connector *c, struct strlist lists[MK_N])
         any = true;
         if (k == KEY_SKIP) {
             rc = RD_BAD;
+            continue;
+        }
+        if (k == MK_CERT_FP || k == MK_KEY_FP) {
+            one = load_fingerprints(r, match_keys[k], k == MK_KEY_FP, &c->match_pins);
+            if (one == RD_FATAL)
+                return RD_FATAL;
+            if (one == RD_OK)
+                c->keys |= POLICY_KEY_FINGERPRINT;
+            else
+                rc = RD_BAD;
             continue;
         }
         if (k == MK_ADDR)
@@ -161,6 +176,12 @@ index_connector(struct rd *r, uint32_t id, struct strlist lists[MK_N])
             if (e < 0)
                 return -1;
         }
+    for (size_t i = 0; i < p->conn[id].match_pins.ncert; i++)
+        if (pin_index_add(p->by_fingerprint, false, p->conn[id].match_pins.cert[i].hex, id) < 0)
+            return -1;
+    for (size_t i = 0; i < p->conn[id].match_pins.npubkey; i++)
+        if (pin_index_add(p->by_fingerprint, true, p->conn[id].match_pins.pubkey[i].hex, id) < 0)
+            return -1;
     if (p->conn[id].restrict_sender_domains)
         for (size_t i = 0; i < lists[MK_SENDER].n; i++)
             if (domain_table_add(p->by_restricted_sender, lists[MK_SENDER].v[i], id) < 0)

@@ -217,6 +217,8 @@ int  load_require(struct rd *r, struct policy_require *rq);
 /* load_require.c: after the trust store loaded, resolve every issuer and root
  * name to certificates; warnings for names that match none or several CAs. */
 void load_resolve_names(struct rd *r);
+/* load_require.c: a list of "sha256:..." fingerprints into pins (match uses it too). */
+int  load_fingerprints(struct rd *r, const char *what, bool pubkey, struct policy_pins *pins);
 /* load_connector.c: the connectors list. */
 int  load_connectors(struct rd *r);
 /* load_outbound.c: the outbound list; after the trust store loaded, its roots

@@ -87,6 +87,8 @@ shadows(const struct rd *r, size_t a, size_t b)
 
     if ((ca->keys & cb->keys) != ca->keys)
         return false;
+    if ((ca->keys & POLICY_KEY_FINGERPRINT) && !pins_cover(&ca->match_pins, &cb->match_pins))
+        return false;
     for (int k = 0; k < LOAD_NKEYS; k++)
         if ((ca->keys & (1u << k)) && !list_covers(k, &r->match[a].l[k], &r->match[b].l[k]))
             return false;

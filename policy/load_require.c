@@ -1,11 +1,12 @@
 /*
  * load_require.c -- reads a require block (of a connector or of defaults): TLS
  * version, cipher bits, forward secrecy, certificate status, names, issuers and
- * roots in CN, OU, DN or sha256: form, with the warnings an administrator needs
- * (what Postfix cannot check, names of an unverified certificate); once the
- * trust store loaded, resolves every issuer and root name to its certificates
- * and warns, with the closest certificates, about a name that matches none or
- * several CAs.
+ * roots in CN, OU, DN or sha256: form, pinned fingerprints and certificates and
+ * the key size they must reach, with the warnings an administrator needs (what
+ * Postfix cannot check, names of an unverified certificate, key sizes no MTA
+ * passes); once the trust store loaded, resolves every issuer and root name to
+ * its certificates and warns, with the closest certificates, about a name that
+ * matches none or several CAs.
  * Never: evaluates a requirement (policy_eval.c does), includes yaml.h, or makes
  * an unresolved name an error: a ca-certificates update must never stop a load.
  */
@@ -24,6 +25,8 @@
 #include "tls_facts.h"
 
 #define CIPHER_BITS_MAX  4096
+#define KEY_BITS_MIN     512
+#define KEY_BITS_MAX     16384
 #define POSTFIX_CN_ONLY  "on Postfix this requirement always fails: Postfix passes only the certificate CN"
 #define UNVERIFIED_NAMES "names of an unverified certificate prove nothing " \
                          "(add 'certificate: verified' to this require block)"
@@ -31,14 +34,98 @@
 static const char *const require_keys[] = {
     "tls", "min_version", "min_cipher_bits", "forward_secrecy", "certificate",
     "certificate_names", "issuers", "root_issuers", "organizations",
+    "certificate_fingerprints", "public_key_fingerprints", "certificates", "min_key_bits",
 };
 enum { RQ_TLS, RQ_MIN_VERSION, RQ_MIN_BITS, RQ_FS, RQ_CERT, RQ_NAMES, RQ_ISSUERS, RQ_ROOTS,
-       RQ_ORGS, RQ_N };
+       RQ_ORGS, RQ_CERT_FP, RQ_KEY_FP, RQ_CERTS, RQ_KEY_BITS, RQ_N };
 static const struct section require_sec = {
     "require", require_keys, RQ_N,
     "tls, min_version, min_cipher_bits, forward_secrecy, certificate, certificate_names, "
-    "issuers, root_issuers, organizations", NULL, NULL,
+    "issuers, root_issuers, organizations, certificate_fingerprints, public_key_fingerprints, "
+    "certificates, min_key_bits", NULL, NULL,
 };
+
+static const char *
+fingerprint_check(const char *s)
+{
+    char hex[FINGERPRINT_SIZE];
+
+    return fingerprint_parse(s, hex);
+}
+
+int
+load_fingerprints(struct rd *r, const char *what, bool pubkey, struct policy_pins *pins)
+{
+    struct strlist l = { 0 };
+    char hex[FINGERPRINT_SIZE];
+    int rc = load_list(r, what, "a SHA-256 fingerprint", fingerprint_check, false, &l);
+
+    for (size_t i = 0; rc != RD_FATAL && i < l.n; i++)
+        if (fingerprint_parse(l.v[i], hex) == NULL && pins_add(pins, pubkey, hex) < 0) {
+            load_oom(r);
+            rc = RD_FATAL;
+        }
+    load_strlist_free(&l);
+    return rc;
+}
+
+/* require.certificates: each PEM file read now, so that a file that is wrong
+ * stops the load rather than every message of that partner. */
+static int
+read_pin_files(struct rd *r, struct policy_pins *pins)
+{
+    struct strlist l = { 0 };
+    int rc = load_list(r, "certificates", "a PEM file name", load_check_path, false, &l);
+
+    for (size_t i = 0; rc != RD_FATAL && i < l.n; i++) {
+        char *path = load_resolve_path(r->base_dir, l.v[i]), *err = NULL;
+
+        if (path == NULL) {
+            load_oom(r);
+            rc = RD_FATAL;
+            break;
+        }
+        if (pins_load_file(pins, path, l.mark[i].line, l.mark[i].column, &err) < 0) {
+            err_at(r, l.mark[i], "certificates: %s", err ? err : "out of memory");
+            rc = RD_BAD;
+        }
+        free(err);
+        free(path);
+    }
+    load_strlist_free(&l);
+    return rc;
+}
+
+/* A pinned certificate weaker than min_key_bits is refused here; for any other
+ * certificate the MTA never says the key size, so the requirement can only fail. */
+static int
+check_key_bits(struct rd *r, const struct policy_require *rq, struct load_mark km,
+               bool files_named)
+{
+    int rc = RD_OK;
+
+    for (size_t i = 0; i < rq->pins.nfiles; i++) {
+        const struct pin_cert *pc = &rq->pins.files[i];
+        struct load_mark m = { pc->line, pc->column };
+
+        if (pc->rsa_equiv >= rq->min_key_bits)
+            continue;
+        if (pc->rsa_equiv == pc->key_bits)
+            err_at(r, m, "certificates: %s: the %s key has %d bits, below min_key_bits %d "
+                   "(expected a key of at least %d bits)", pc->file, pc->key_type,
+                   pc->key_bits, rq->min_key_bits, rq->min_key_bits);
+        else
+            err_at(r, m, "certificates: %s: the %s key is as strong as RSA %d bits, below "
+                   "min_key_bits %d (expected a key as strong as RSA %d bits)", pc->file,
+                   pc->key_type, pc->rsa_equiv, rq->min_key_bits, rq->min_key_bits);
+        rc = RD_BAD;
+    }
+    if (!files_named)
+        warn_at(r, km, "min_key_bits: no MTA passes the key size, so it is known only for "
+                "certificates pinned with 'certificates' (none here): every session this "
+                "block judges fails this requirement");
+    return rc;
+}
 
 /* Move a checked list into a policy_names. */
 static int
@@ -97,7 +184,7 @@ read_issuers(struct rd *r, const char *what, struct policy_names *out)
         char fp[FINGERPRINT_HEX_LEN + 1];
 
         if (fingerprint_is(l.v[i])) {
-            if (fingerprint_parse(l.v[i], fp, &why) < 0) {
+            if ((why = fingerprint_parse(l.v[i], fp)) != NULL) {
                 err_at(r, l.mark[i], "%s: '%s' is not a fingerprint: %s", what,
                        load_q(r, l.v[i]), why);
                 rc = RD_BAD;
@@ -149,7 +236,7 @@ int
 load_require(struct rd *r, struct policy_require *rq)
 {
     unsigned first[RQ_N] = { 0 };
-    struct load_mark vm, km, names_mark[RQ_N] = { { 0 } };
+    struct load_mark vm, km, bits_mark = { 0, 0 }, names_mark[RQ_N] = { { 0 } };
     bool given[RQ_N] = { false };
     int rc = load_enter_map(r, "require", &vm), k, one;
 
@@ -211,6 +298,20 @@ load_require(struct rd *r, struct policy_require *rq)
             if (one == RD_OK)
                 warn_at(r, km, "organizations: %s", POSTFIX_CN_ONLY);
             break;
+        case RQ_CERT_FP:
+            one = load_fingerprints(r, "certificate_fingerprints", false, &rq->pins);
+            break;
+        case RQ_KEY_FP:
+            one = load_fingerprints(r, "public_key_fingerprints", true, &rq->pins);
+            break;
+        case RQ_CERTS:
+            one = read_pin_files(r, &rq->pins);
+            break;
+        case RQ_KEY_BITS:
+            one = load_int(r, "min_key_bits", KEY_BITS_MIN, KEY_BITS_MAX, &v, &bits_mark);
+            if (one == RD_OK)
+                rq->min_key_bits = (int)v;
+            break;
         default:
             one = RD_FATAL;
             break;
@@ -221,7 +322,9 @@ load_require(struct rd *r, struct policy_require *rq)
     }
     if (k == KEY_FATAL)
         return RD_FATAL;
-    rq->any = rq->tls || rq->min_version != TLS_VERSION_UNKNOWN || rq->min_cipher_bits > 0 ||
+    if (rq->min_key_bits > 0 && !load_fold(&rc, check_key_bits(r, rq, bits_mark, first[RQ_CERTS] != 0)))
+        return RD_FATAL;
+    rq->any = pins_any(&rq->pins) || rq->min_key_bits > 0 || rq->tls || rq->min_version != TLS_VERSION_UNKNOWN || rq->min_cipher_bits > 0 ||
               rq->forward_secrecy || rq->certificate != POLICY_CERT_ANY ||
               rq->certificate_names.n > 0 || rq->issuers.n > 0 || rq->root_issuers.n > 0 ||
               rq->organizations.n > 0;

@@ -25,6 +25,9 @@ policy_libpolicy_a_SOURCES = \
 	policy/trust_store.c policy/trust_store.h policy/trust_int.h \
 	policy/trust_cert.c policy/trust_names.c policy/fingerprint.c policy/fingerprint.h \
 	policy/pem_certs.c policy/pem_certs.h \
+	policy/fingerprint.c policy/fingerprint.h \
+	policy/pins.c policy/pins.h policy/pin_index.c policy/pin_index.h \
+	policy/pinned.c \
 	policy/strbuf.c policy/strbuf.h policy/esc.c policy/esc.h \
 	policy/json_write.c policy/json_write.h \
 	policy/line_hash.c policy/line_hash.h \

@@ -101,9 +101,9 @@ out:
  * CRLs) are skipped; a certificate block that does not decode is an error, so
  * a damaged bundle is not silently half-loaded. *found counts certificates.
  */
-static int
-pem_parse(const char *path, const char *buf, size_t len, struct pem_certs *ld,
-             size_t *found, char **err)
+int
+pem_certs_parse(const char *path, const char *buf, size_t len, struct pem_certs *ld,
+                size_t *found, char **err)
 {
     static const char begin[] = "-----BEGIN ";
     static const char end[] = "-----END ";
@@ -174,7 +174,7 @@ pem_load_fd(const char *path, int fd, const struct stat *st, struct pem_certs *l
         strfmt_set(err, "%s: %s", path, why ? why : "out of memory");
         goto out;
     }
-    rc = pem_parse(path, buf, len, ld, found, err);
+    rc = pem_certs_parse(path, buf, len, ld, found, err);
 out:
     free(why);
     free(buf);

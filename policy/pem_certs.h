@@ -25,6 +25,11 @@ struct pem_certs {
  * by a new message starting with the path at fault. */
 int  pem_certs_load(struct pem_certs *ld, const char *path, bool dir_ok, size_t *found,
                     bool *is_dir, char **err);
+/* Append every certificate block of a PEM buffer already read (path names it in
+ * *err). Other blocks (keys, CRLs) are skipped; a certificate block that does not
+ * decode is an error. *found counts the certificate blocks. 0, or -1. */
+int  pem_certs_parse(const char *path, const char *buf, size_t len, struct pem_certs *ld,
+                     size_t *found, char **err);
 /* Free every certificate still in the list, and the list. */
 void pem_certs_free(struct pem_certs *ld);
 

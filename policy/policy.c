@@ -13,6 +13,7 @@
 #include "outbound_int.h"
 #include "match_domain.h"
 #include "match_addr.h"
+#include "pin_index.h"
 #include "trust_store.h"
 
 /* ---------------------------------------------------------------- freeing */
@@ -46,6 +47,7 @@ policy_require_free(struct policy_require *r)
     policy_names_free(&r->issuers);
     policy_names_free(&r->root_issuers);
     policy_names_free(&r->organizations);
+    pins_free(&r->pins);
 }
 
 void
@@ -57,6 +59,7 @@ policy_free_internal(struct policy *p)
         free(p->conn[i].name);
         free(p->conn[i].reply);
         policy_require_free(&p->conn[i].require);
+        pins_free(&p->conn[i].match_pins);
     }
     free(p->conn);
     policy_require_free(&p->default_require);
@@ -66,6 +69,7 @@ policy_free_internal(struct policy *p)
     domain_table_free(p->by_cert_name);
     domain_table_free(p->by_restricted_sender);
     addr_table_free(p->by_client_addr);
+    pin_index_free(p->by_fingerprint);
     trust_store_free(p->trust);
     outbound_free_all(p);
     for (size_t i = 0; i < p->nintermediates; i++)

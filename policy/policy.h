@@ -123,6 +123,35 @@ const char *policy_path(const struct policy *);
  * parsed: the JSON record's "policy", naming the file that decided. */
 const char *policy_hash(const struct policy *);
 
+/* A certificate pinned by require.certificates, as `tlspolicy check` shows it.
+ * Strings belong to the policy and come from the certificate (any byte but NUL):
+ * escape them before showing them. */
+struct policy_pinned_cert {
+    const char *connector;        /* connector name, or "default" for defaults */
+    const char *file;             /* the PEM file, as resolved */
+    unsigned    line, column;     /* where the connectors file names it */
+    const char *cert_sha256;      /* 64 lower-case hex digits */
+    const char *pubkey_sha256;
+    const char *subject;          /* RFC 2253 */
+    const char *organization;     /* first O, or NULL */
+    const char *unit;             /* first OU, or NULL */
+    const char *key_type;         /* "RSA", "EC P-256", "ED25519", ... */
+    int         key_bits;
+    int         rsa_equiv;        /* RSA bits of equal strength, what min_key_bits compares */
+    const char *sans;             /* "DNS:a, IP:192.0.2.1", or NULL */
+    int64_t     not_after;        /* seconds since the epoch */
+};
+
+/* The pinned certificates: defaults first, then connectors in file order. */
+size_t policy_pinned_count(const struct policy *);
+/* The i-th (i < policy_pinned_count); false when there is none. */
+bool   policy_pinned_get(const struct policy *, size_t i, struct policy_pinned_cert *out);
+/* A warning in diags (at the line naming the file) for each pinned certificate
+ * that has expired or expires within settings.pin_expiry_warn_days of now.
+ * policy_load adds them; the daemon calls this once a day. Returns how many
+ * were added, or -1 when out of memory. */
+int    policy_pins_expiry_check(const struct policy *, int64_t now, struct policy_diags *);
+
 /* ---------------------------------------------------------------- session facts */
 
 /* Postfix gives a milter nothing about a certificate that did not verify; its

@@ -11,6 +11,8 @@
  * Never: takes a lock, writes to the policy, or allocates anything but the reason
  * strings (and libidn2's scratch for a non-ASCII recipient domain); a fact the MTA could not give fails the requirement that needs it, and a
  * name from a certificate that did not verify neither claims nor satisfies anything.
+ * A pinned fingerprint is identity of its own: it claims and satisfies without the
+ * CAfile, but never lends its trust to the certificate's names.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,8 +22,10 @@
 
 #include "cert_name.h"
 #include "idna.h"
+#include "fingerprint.h"
 #include "match_addr.h"
 #include "match_domain.h"
+#include "pin_index.h"
 #include "policy_int.h"
 #include "posture.h"
 #include "strfmt.h"
@@ -32,15 +36,16 @@
 #define REASON_VALUE_MAX 96
 #define ADDR_SPANS       129
 
-enum key_index { K_SENDER, K_ADDR, K_NAME, K_RCPT, K_CERT, K_COUNT };
+enum key_index { K_SENDER, K_ADDR, K_NAME, K_RCPT, K_CERT, K_FP, K_COUNT };
 
 static const unsigned key_bit[K_COUNT] = {
     POLICY_KEY_SENDER_DOMAIN, POLICY_KEY_CLIENT_ADDR, POLICY_KEY_CLIENT_NAME,
-    POLICY_KEY_RCPT_DOMAIN, POLICY_KEY_CERT_NAME,
+    POLICY_KEY_RCPT_DOMAIN, POLICY_KEY_CERT_NAME, POLICY_KEY_FINGERPRINT,
 };
 
 static const char *const key_label[K_COUNT] = {
     "sender domain", "client address", "client name", "recipient domain", "certificate name",
+    "certificate fingerprint",
 };
 
 /* The id lists every index returned for this session, one set per match key. */
@@ -50,6 +55,7 @@ struct lookup {
     struct id_span rcpt[DOMAIN_MAX_LABELS + 1];
     struct id_span cert[DOMAIN_MAX_LABELS + 1];
     struct id_span addr[ADDR_SPANS];
+    struct id_span fp[2];                           /* certificate, public key */
     const struct id_span *spans[K_COUNT];
     size_t n[K_COUNT];
     struct id_span owners[DOMAIN_MAX_LABELS + 1];   /* restricting connectors of the sender domain */
@@ -143,6 +149,8 @@ lookup_all(const struct policy *p, const struct policy_facts *f, const char *rcp
         lookup_domain(p->by_cert_name, f->subject_cn, strlen(f->subject_cn), lk->cert, dmax);
     lk->n[K_ADDR] = (!f->client_addr_valid || p->by_client_addr == NULL) ? 0 :
         addr_table_lookup(p->by_client_addr, f->client_ip, lk->addr, ADDR_SPANS);
+    /* A fingerprint claims whether or not the certificate verified: that is a pin. */
+    lk->n[K_FP] = pin_index_lookup(p->by_fingerprint, f->cert_sha256, f->pubkey_sha256, lk->fp, 2);
     lk->nowners = f->sender_domain == NULL ? 0 :
         lookup_domain(p->by_restricted_sender, f->sender_domain, strlen(f->sender_domain),
                       lk->owners, dmax);
@@ -151,6 +159,7 @@ lookup_all(const struct policy *p, const struct policy_facts *f, const char *rcp
     lk->spans[K_RCPT] = lk->rcpt;
     lk->spans[K_CERT] = lk->cert;
     lk->spans[K_ADDR] = lk->addr;
+    lk->spans[K_FP] = lk->fp;
 }
 
 static bool
@@ -239,7 +248,7 @@ roots_of_issuer(const struct policy *p, const struct policy_facts *f)
 static bool
 needs_tls(const struct policy_require *q)
 {
-    return q->tls || q->min_version != TLS_VERSION_UNKNOWN || q->min_cipher_bits > 0 ||
+    return pins_any(&q->pins) || q->min_key_bits > 0 || q->tls || q->min_version != TLS_VERSION_UNKNOWN || q->min_cipher_bits > 0 ||
            q->forward_secrecy || q->certificate != POLICY_CERT_ANY ||
            q->certificate_names.n > 0 || q->issuers.n > 0 || q->root_issuers.n > 0 ||
            q->organizations.n > 0;
@@ -248,7 +257,7 @@ needs_tls(const struct policy_require *q)
 static bool
 needs_cert(const struct policy_require *q)
 {
-    return q->certificate != POLICY_CERT_ANY || q->certificate_names.n > 0 ||
+    return pins_any(&q->pins) || q->min_key_bits > 0 || q->certificate != POLICY_CERT_ANY || q->certificate_names.n > 0 ||
            q->issuers.n > 0 || q->root_issuers.n > 0 || q->organizations.n > 0;
 }
 
@@ -293,11 +302,16 @@ check_cipher(const struct policy_require *q, const struct policy_facts *f, struc
     return 0;
 }
 
+/* With pinned (a pin of this block, or the fingerprint the connector was claimed
+ * by, matched), the certificate is the partner's whatever the CAfile says. */
 static int
-check_certificate(const struct policy_require *q, const struct policy_facts *f, struct policy_result *r)
+check_certificate(const struct policy_require *q, const struct policy_facts *f, bool pinned,
+                  struct policy_result *r)
 {
     bool postfix = f->mta == POLICY_MTA_POSTFIX;
 
+    if (pinned)
+        return 0;
     if (q->certificate == POLICY_CERT_PRESENTED && f->cert_presented != POLICY_TRI_YES) {
         if (f->cert_presented == POLICY_TRI_UNKNOWN && postfix)
             return add_reason(r, f->deleg == POLICY_DELEG_MISSING ?
@@ -475,20 +489,94 @@ check_names(const struct policy *p, const struct policy_require *q, const struct
     return 0;
 }
 
+/* Why no fingerprint is known, and how to get one; "" when one is. */
+static const char *
+fp_missing(const struct policy_facts *f, bool pubkey)
+{
+    const char *what = pubkey ? "public key fingerprint" : "certificate fingerprint";
+
+    /* facts.c notes a digest that is not SHA-256 (an MD5 {cert_md5}, say) */
+    for (size_t i = 0; i < f->nnotes; i++)
+        if (strncmp(f->notes[i], what, strlen(what)) == 0)
+            return f->notes[i];
+    if (f->mta == POLICY_MTA_POSTFIX)
+        return pubkey ? "Postfix gives ccert_pubkey_fingerprint only through policy delegation "
+                        "(check_policy_service, smtpd_tls_fingerprint_digest = sha256)"
+                      : "Postfix gives ccert_fingerprint only through policy delegation "
+                        "(check_policy_service, smtpd_tls_fingerprint_digest = sha256)";
+    return pubkey ? "Sendmail passes no public key fingerprint (pin the certificate with "
+                    "certificate_fingerprints or certificates instead)"
+                  : "Sendmail sends {cert_fp} only with CertFingerprintAlgorithm=sha256 "
+                    "(define(`confCERT_FINGERPRINT_ALGORITHM', `sha256') in sendmail.mc) and "
+                    "{cert_fp} in the milter macro list";
+}
+
+/* A pin failed: what the session showed, and what was pinned (count and first). */
+static int
+pin_reason(const struct policy_pins *pins, const struct policy_facts *f, struct policy_result *r)
+{
+    char seen[FINGERPRINT_SHORT_SIZE], want[FINGERPRINT_SHORT_SIZE];
+    size_t n = pins->ncert + pins->npubkey;
+    bool by_cert = pins->ncert > 0;
+    const char *first = by_cert ? pins->cert[0].hex : pins->pubkey[0].hex;
+    const char *have = by_cert ? f->cert_sha256 : f->pubkey_sha256;
+    const char *kind = by_cert ? "certificate" : "public key";
+
+    fingerprint_short(first, want);
+    if (f->cert_presented == POLICY_TRI_NO)
+        return add_reason(r, "no client certificate to match the %zu pinned (first %s %s)", n,
+                          kind, want);
+    /* a certificate pin is judged by the certificate's fingerprint when there is one */
+    if (have == NULL && pins->ncert > 0 && pins->npubkey > 0 && f->pubkey_sha256 != NULL) {
+        have = f->pubkey_sha256;
+        kind = "public key";
+    }
+    if (have == NULL)
+        return add_reason(r, "no SHA-256 %s fingerprint to match the %zu pinned (first %s): %s",
+                          kind, n, want, fp_missing(f, !by_cert));
+    fingerprint_short(have, seen);
+    return add_reason(r, "%s fingerprint %s is not pinned (%zu pinned, first %s %s)", kind, seen,
+                      n, by_cert ? "certificate" : "public key", want);
+}
+
+/* min_key_bits for a session that shows none of the pinned certificates. */
+static int
+key_bits_reason(const struct policy_require *q, const struct policy_facts *f,
+                struct policy_result *r)
+{
+    if (f->cert_presented == POLICY_TRI_NO)
+        return add_reason(r, "no client certificate, so no key of at least %d bits",
+                          q->min_key_bits);
+    return add_reason(r, "key size unknown (required %d bits): no MTA passes it, so it is "
+                      "known only for certificates pinned with require.certificates",
+                      q->min_key_bits);
+}
+
 static int
 check_require(const struct policy *p, const struct policy_require *q, const struct policy_facts *f,
-              struct policy_result *r)
+              bool claimed_by_pin, struct policy_result *r)
 {
+    bool pinned;
+
     if (!q->any)
         return 0;
     /* Without TLS every TLS requirement fails for the same reason: say it once. */
     if (!f->tls)
         return needs_tls(q) ? add_reason(r, "the session was not encrypted (TLS required)") : 0;
+    pinned = pins_match(&q->pins, f->cert_sha256, f->pubkey_sha256);
     if (check_cipher(q, f, r) < 0)
         return -1;
-    if (needs_cert(q) && check_certificate(q, f, r) < 0)
+    if (pins_any(&q->pins) && !pinned && pin_reason(&q->pins, f, r) < 0)
         return -1;
-    return check_names(p, q, f, r);
+    if (needs_cert(q) && check_certificate(q, f, pinned || claimed_by_pin, r) < 0)
+        return -1;
+    if (check_names(p, q, f, r) < 0)
+        return -1;
+    /* After a failed pin the key size adds nothing the pin reason did not say. */
+    if (q->min_key_bits > 0 && (pinned || !pins_any(&q->pins)) &&
+        pins_file_of(&q->pins, f->cert_sha256, f->pubkey_sha256) == NULL)
+        return key_bits_reason(q, f, r);
+    return 0;
 }
 
 /* Which of a restricting connector's other keys the session missed. what names
@@ -524,6 +612,7 @@ judge(const struct policy *p, const struct policy_facts *f, const struct lookup 
     const struct policy_require *q;
     const struct trust_roots *roots;
     enum policy_action on_fail;
+    bool claimed_by_pin = false;
 
     memset(r, 0, sizeof(*r));
     if (id != UINT32_MAX) {
@@ -534,6 +623,7 @@ judge(const struct policy *p, const struct policy_facts *f, const struct lookup 
         r->reply = c->reply;
         q = &c->require;
         on_fail = c->on_fail;
+        claimed_by_pin = (c->keys & POLICY_KEY_FINGERPRINT) && key_holds(lk, K_FP, id);
         if (restricted != NULL && restricted_reason(c, lk, id, restricted, r) < 0)
             goto fail;
     } else {
@@ -543,7 +633,7 @@ judge(const struct policy *p, const struct policy_facts *f, const struct lookup 
         q = &p->default_require;
         on_fail = p->default_on_fail;
     }
-    if (check_require(p, q, f, r) < 0)
+    if (check_require(p, q, f, claimed_by_pin, r) < 0)
         goto fail;
     if ((roots = roots_of_issuer(p, f)) != NULL && roots->n > 0)
         r->root = roots->display;

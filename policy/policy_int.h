@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pins.h"
 #include "policy.h"
 #include "trust_store.h"
 
@@ -19,6 +20,7 @@ struct domain_table;
 struct addr_table;
 struct trust_store;
 struct outbound_connector;
+struct pin_index;
 
 enum policy_cert_req { POLICY_CERT_ANY = 0, POLICY_CERT_PRESENTED, POLICY_CERT_VERIFIED };
 
@@ -29,6 +31,8 @@ enum {
     POLICY_KEY_CLIENT_NAME    = 1u << 2,
     POLICY_KEY_RCPT_DOMAIN    = 1u << 3,
     POLICY_KEY_CERT_NAME      = 1u << 4,
+    /* match.certificate_fingerprints / public_key_fingerprints: either one shown */
+    POLICY_KEY_FINGERPRINT    = 1u << 5,
 };
 
 /* A list of names from the file. For issuers/root_issuers/organizations an entry
@@ -56,6 +60,10 @@ struct policy_require {
     struct policy_names issuers;
     struct policy_names root_issuers;
     struct policy_names organizations;
+    /* certificate_fingerprints, public_key_fingerprints, certificates: any one
+     * matching is the partner's identity, verified by the CAfile or not */
+    struct policy_pins pins;
+    int  min_key_bits;            /* 0 = none; RSA bits, others by equal strength */
 };
 
 struct policy_connector {
@@ -67,6 +75,7 @@ struct policy_connector {
     unsigned keys;                /* POLICY_KEY_* present in match */
     bool     restrict_sender_domains;
     struct policy_require require;
+    struct policy_pins match_pins;   /* the fingerprint match keys */
     enum policy_action on_fail;
     char    *reply;               /* NULL = built from the first reason */
 };
@@ -108,6 +117,8 @@ struct policy {
      * exporters of tlspolicy(1), never by the daemon's evaluation. */
     struct outbound_connector *out;
     size_t nout;
+    struct pin_index    *by_fingerprint;   /* the fingerprint match keys */
+    int pin_expiry_warn_days;     /* settings.pin_expiry_warn_days */
 };
 
 /* Free everything a (possibly half-built) policy owns. */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -17,12 +18,14 @@
 #include "load_int.h"
 #include "match_addr.h"
 #include "match_domain.h"
+#include "pin_index.h"
 #include "tls_facts.h"
 #include "trust_store.h"
 
 #define LOAD_MAX_BYTES   ((size_t)256 * 1024 * 1024)
 #define DEFAULT_TRUST    "/etc/ssl/certs/ca-certificates.crt"
 #define DEFAULT_HEADER   "X-TLS-Policy"
+#define PIN_EXPIRY_WARN_DAYS 30
 
 /* The analyzer excuse of analyzer.h: *dst is a field of the policy, freed by
  * policy_free_internal in policy.c. */
@@ -71,7 +74,8 @@ build_indexes(struct policy *p)
         (p->by_rcpt_domain = domain_table_new()) == NULL ||
         (p->by_cert_name = domain_table_new()) == NULL ||
         (p->by_restricted_sender = domain_table_new()) == NULL ||
-        (p->by_client_addr = addr_table_new()) == NULL)
+        (p->by_client_addr = addr_table_new()) == NULL ||
+        (p->by_fingerprint = pin_index_new()) == NULL)
         return -1;
     return 0;
 }
@@ -84,7 +88,8 @@ freeze_indexes(struct policy *p)
         domain_table_freeze(p->by_rcpt_domain) < 0 ||
         domain_table_freeze(p->by_cert_name) < 0 ||
         domain_table_freeze(p->by_restricted_sender) < 0 ||
-        addr_table_freeze(p->by_client_addr) < 0)
+        addr_table_freeze(p->by_client_addr) < 0 ||
+        pin_index_freeze(p->by_fingerprint) < 0)
         return -1;
     return 0;
 }
@@ -137,6 +142,7 @@ policy_load_buffer(const char *name, const char *buf, size_t len, const char *ba
     p->settings.mode = POLICY_MODE_ENFORCE;
     p->settings.on_error = POLICY_ON_ERROR_TEMPFAIL;
     p->default_on_fail = POLICY_ACTION_TAG;
+    p->pin_expiry_warn_days = PIN_EXPIRY_WARN_DAYS;
     p->default_require.min_version = TLS_VERSION_UNKNOWN;
     if ((p->path = strdup(r.name)) == NULL || build_indexes(p) < 0) {
         load_oom(&r);
@@ -178,6 +184,8 @@ policy_load_buffer(const char *name, const char *buf, size_t len, const char *ba
     load_lint(&r);
     if (!load_had_errors(&r))
         load_outbound_finish(&r);
+    if (policy_pins_expiry_check(p, (int64_t)time(NULL), diags) < 0)
+        load_oom(&r);
 out:
     load_yaml_close(r.yaml);
     free(r.scratch[0]);

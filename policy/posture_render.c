@@ -481,6 +481,8 @@ posture_render_json(struct strbuf *out, const struct posture_msg *m, long long n
     posture_render_jstr(&j, "issuer", posture_issuer(f));
     posture_render_jstr(&j, "root", r != NULL ? r->root : NULL);
     posture_render_jstr(&j, "verified", f != NULL ? policy_tri_name(f->cert_verified) : NULL);
+    posture_render_jstr(&j, "cert_sha256", f != NULL ? f->cert_sha256 : NULL);
+    posture_render_jstr(&j, "pubkey_sha256", f != NULL ? f->pubkey_sha256 : NULL);
     posture_render_jreasons(&j, r);
     if (m->error != NULL)
         posture_render_jstr(&j, "error", m->error);

@@ -300,7 +300,7 @@ tn_query(const char *name, enum trust_by *by, char **q, const char **why)
     *why = NULL;
     if (fingerprint_is(name)) {
         *by = TRUST_BY_SHA256;
-        if (fingerprint_parse(name, hex, why) < 0)
+        if ((*why = fingerprint_parse(name, hex)) != NULL)
             return -1;
         return (*q = strdup(hex)) == NULL ? -1 : 0;
     }

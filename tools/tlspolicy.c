@@ -24,6 +24,7 @@
 #include "export_mta.h"
 #include "trust.h"
 #include "tools_install.h"
+#include "check_pins.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -51,7 +52,8 @@ usage(FILE *fp)
         "\n"
         "keys: mta (postfix|sendmail|auto), client_addr, client_name, helo, sender,\n"
         "      recipient (repeatable), tls_version, cipher, cipher_bits, cert_subject,\n"
-        "      cert_issuer, verify, header_from (a From: field body; repeatable)\n"
+        "      cert_issuer, verify, header_from (a From: field body; repeatable),\n"
+        "      cert_fp, pubkey_fp (fingerprints as the MTA sends them: hex bytes with colons)\n"
         "A key given as KEY= is present but empty; a key not given is absent.\n"
         "default FILE: %s\n",
         progname, progname, progname, progname, progname, progname, progname, progname, progname, DEFAULT_CONFIG);
@@ -228,6 +230,7 @@ cmd_check(int argc, char **argv)
         }
         goto out;
     }
+    check_pins_print(p, stdout);
     /* 0 clean, 1 loads with warnings (the daemon would load it too), 2 errors:
      * a script can tell "fix this soon" from "this will not load". */
     if (diags.n > 0) {
@@ -249,13 +252,14 @@ out:
 enum eval_key {
     K_MTA, K_CLIENT_ADDR, K_CLIENT_NAME, K_HELO, K_SENDER, K_RECIPIENT,
     K_TLS_VERSION, K_CIPHER, K_CIPHER_BITS, K_CERT_SUBJECT, K_CERT_ISSUER, K_VERIFY,
-    K_HEADER_FROM, K_COUNT
+    K_HEADER_FROM, K_CERT_FP, K_PUBKEY_FP,
+    K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
     "mta", "client_addr", "client_name", "helo", "sender", "recipient",
     "tls_version", "cipher", "cipher_bits", "cert_subject", "cert_issuer", "verify",
-    "header_from",
+    "header_from", "cert_fp", "pubkey_fp",
 };
 
 struct eval_input {
@@ -360,6 +364,8 @@ text_output(const struct policy_facts *f, const struct eval_input *in,
     text_kv("  ", "verified", policy_tri_name(f->cert_verified));
     for (i = 0; i < f->nfrom; i++)
         text_kv("", "from_domain", f->from_domains[i]);
+    text_kv("  ", "cert_sha256", f->cert_sha256);
+    text_kv("  ", "pubkey_sha256", f->pubkey_sha256);
     for (i = 0; i < f->nnotes; i++)
         text_kv("", "note", f->notes[i]);
     if (nres > 1) {
@@ -422,6 +428,8 @@ json_writeput(const struct policy_facts *f, const struct eval_input *in,
     json_write_kv_string(&j, "issuer_dn", f->issuer_dn);
     json_write_kv_string(&j, "root", res[top].root);
     json_write_kv_string(&j, "verified", policy_tri_name(f->cert_verified));
+    json_write_kv_string(&j, "cert_sha256", f->cert_sha256);
+    json_write_kv_string(&j, "pubkey_sha256", f->pubkey_sha256);
     json_write_object_end(&j);
     json_write_key(&j, "from_domains");
     json_write_array_begin(&j);
@@ -515,6 +523,8 @@ cmd_eval(int argc, char **argv)
     m.cert_subject = in.val[K_CERT_SUBJECT];
     m.cert_issuer  = in.val[K_CERT_ISSUER];
     m.verify       = in.val[K_VERIFY];
+    m.cert_fp      = in.val[K_CERT_FP];
+    m.pubkey_fp    = in.val[K_PUBKEY_FP];
     if (policy_facts_build(&facts, &m) != 0) {
         fprintf(stderr, "%s: out of memory building the session facts\n", progname);
         goto out;

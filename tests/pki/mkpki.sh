@@ -23,6 +23,12 @@
 #   Clients NAME.{key,crt,chain.pem} (chain = leaf + issuing CA; self-signed: leaf):
 #     partner-a partner-a-ec partner-b partner-c-selfsigned expired wild partner-x
 #     odd crlf nocn  (subjects: see subjects.txt)
+#   Pins (all self-signed, CA:FALSE, subject /C=FR/O=Partner C SA/CN=...):
+#     partner-c-renewed.crt   partner-c-selfsigned's key, a new certificate
+#     partner-c-rekeyed.{key,crt}  same subject, another key
+#     pin-rsa1024.{key,crt}   an RSA 1024 key (below any sane min_key_bits)
+#     pin-soon.crt            partner-c-selfsigned's key, expires in 10 days
+#     pin-with-key.pem        partner-c-selfsigned.crt followed by its key
 #   legacy-openssl.cnf  OPENSSL_CONF for clients that must speak TLS 1.0/1.1
 #   subjects.txt        "name<TAB>RFC 2253 subject" (without openssl's "subject=")
 #   PKI-NOTES.txt       what openssl accepted or refused (CR LF in names, odd DN)
@@ -152,7 +158,7 @@ EOF
 # RSA key generation is nearly all of the run time: generate every key at once in
 # the background so both cores work, then collect each job's status.
 RSA_KEYS="root-r1 int-1 root-other int-other root-r2 int-cross server partner-a
-partner-b partner-c-selfsigned expired wild partner-x odd crlf nocn"
+partner-b partner-c-selfsigned expired wild partner-x odd crlf nocn partner-c-rekeyed"
 umask 077
 pids=
 for k in $RSA_KEYS; do
@@ -161,6 +167,9 @@ for k in $RSA_KEYS; do
 done
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out partner-a-ec.key \
     2>partner-a-ec.keylog &
+pids="$pids $!"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out pin-rsa1024.key \
+    2>pin-rsa1024.keylog &
 pids="$pids $!"
 for p in $pids; do
     wait "$p" || { cat ./*.keylog >&2; die "key generation failed"; }
@@ -220,6 +229,18 @@ sign partner-b int-other v3_partner_b 825
 csr partner-x "/C=GB/O=Partner X/CN=mail.partner-x.test"
 sign partner-x int-cross-r1 v3_partner_x 825 partner-x.crt int-cross
 selfsign partner-c-selfsigned "/C=FR/O=Partner C SA/CN=selfsigned.partner-c.test" v3_selfsigned 825
+
+# Pins: a renewal that keeps the key, one that does not, a weak key, one about
+# to expire, and a pin file that wrongly carries the private key.
+PC="/C=FR/O=Partner C SA"
+cp partner-c-selfsigned.key partner-c-renewed.key
+selfsign partner-c-renewed "$PC/CN=selfsigned.partner-c.test" v3_selfsigned 900
+selfsign partner-c-rekeyed "$PC/CN=selfsigned.partner-c.test" v3_selfsigned 825
+selfsign pin-rsa1024       "$PC/CN=weak.partner-c.test" v3_selfsigned 825
+cp partner-c-selfsigned.key pin-soon.key
+selfsign pin-soon          "$PC/CN=soon.partner-c.test" v3_selfsigned 10
+rm -f partner-c-renewed.key pin-soon.key
+cat partner-c-selfsigned.crt partner-c-selfsigned.key > pin-with-key.pem
 
 # expired: "x509 -req" cannot back-date (OpenSSL 3.0), "openssl ca" can.
 csr expired "$PA/CN=expired.partner-a.test"
@@ -323,6 +344,7 @@ fi
 rm -f ./*.csr
 chmod 600 ./*.key
 chmod 644 ./*.crt ./*.pem ./*.cnf certs/*.pem "$NOTES"
+chmod 600 pin-with-key.pem
 
 : > subjects.txt
 for f in ./*.crt; do

@@ -714,5 +714,31 @@ t "--version" 0 'stdout^^tlspolicy [0-9]+\.[0-9]+' --version
 t "--help" 0 'stdout~usage: |stdout~cert_subject' --help
 t "eval --help" 0 'stdout~usage: ' eval --help
 
+# Pins: check shows the pinned certificate, eval takes the MTA's fingerprints.
+PIN_CRT="$PKI/partner-c-selfsigned.crt"
+PIN_RAW=$(openssl x509 -in "$PIN_CRT" -noout -fingerprint -sha256 | sed 's/.*=//')
+PIN_HEX=$(printf '%s' "$PIN_RAW" | tr -d : | tr A-F a-f)
+OTHER_RAW=$(openssl x509 -in "$PKI/partner-c-rekeyed.crt" -noout -fingerprint -sha256 | sed 's/.*=//')
+pin_file() {
+    printf '%s\n' "version: 1" "settings: { trust_store: $PKI/trust.pem }" "connectors:" \
+        "  - name: partner-c" "    match: { sender_domains: [partner-c.test] }" \
+        "    require: { certificates: [$1], min_key_bits: 2048 }" "    on_fail: reject"
+}
+pin_file "$PIN_CRT" >"$T/pins.yaml"
+pin_file "$PKI/pin-rsa1024.crt" >"$T/pins-weak.yaml"
+t "check: pinned certificate shown" 0 \
+  "stdout~subject: CN=selfsigned.partner-c.test,O=Partner C SA,C=FR|stdout~organization: Partner C SA|stdout~key: RSA, 2048 bits|stdout~sans: DNS:selfsigned.partner-c.test|stdout~certificate_fingerprint: sha256:$PIN_HEX|stdout~expires: 20" \
+  check "$T/pins.yaml"
+t "check: a 1024-bit pinned certificate is refused by min_key_bits" 2 \
+  "stderr~pin-rsa1024.crt: the RSA key has 1024 bits, below min_key_bits 2048" check "$T/pins-weak.yaml"
+t "eval: cert_fp= of the pinned certificate passes" 0 \
+  "connector=partner-c|verdict=pass|posture.cert_sha256=$PIN_HEX|posture.pubkey_sha256=null" \
+  eval -c "$T/pins.yaml" --json mta=sendmail "${PF_TLS[@]}" verify=FAIL sender=a@partner-c.test "cert_fp=$PIN_RAW"
+t "eval: cert_fp= of another key is refused, naming the pin" 1 \
+  "verdict=fail|reasons.0~is not pinned (1 pinned, first certificate sha256:${PIN_HEX:0:16}" \
+  eval -c "$T/pins.yaml" --json mta=postfix "${PF_TLS[@]}" sender=a@partner-c.test "cert_fp=$OTHER_RAW"
+t "eval: text shows the fingerprints" 1 "stdout~  cert_sha256: |stdout~  pubkey_sha256: -" \
+  eval -c "$T/pins.yaml" mta=postfix "${PF_TLS[@]}" sender=a@partner-c.test "cert_fp=$OTHER_RAW"
+
 echo "1..$n"
 [ "$nfailed" -eq 0 ]

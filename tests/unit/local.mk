@@ -16,7 +16,8 @@ UNIT_TESTS = \
 	tests/unit/test_posture \
 	tests/unit/test_authres \
 	tests/unit/test_outbound \
-	tests/unit/test_policyd_req
+	tests/unit/test_policyd_req \
+	tests/unit/test_pins
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS) -I$(top_srcdir)/tests/unit
@@ -51,6 +52,8 @@ tests_unit_test_authres_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_authres_LDADD = $(UNIT_LDADD)
 tests_unit_test_policyd_req_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_policyd_req_LDADD = $(UNIT_LDADD)
+tests_unit_test_pins_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_pins_LDADD = $(UNIT_LDADD)
 endif
 # Test fixtures (PKI generator, connectors files) are shipped for make distcheck.
 EXTRA_DIST += tests/pki/mkpki.sh tests/unit/data

@@ -324,6 +324,18 @@ static struct bad_case bad_cases[] = {
       "internationalised domain name: string contains invalid punycode data)" },
     { "75-idn-bad-ulabel.yaml", 7, 28, "is not a certificate name pattern (expected a valid "
       "internationalised domain name: string start/ends with forbidden hyphen)" },
+    { "pin-01-fingerprint-md5.yaml", 6, 34, "(32 is an MD5 digest)" },
+    { "pin-02-fingerprint-no-prefix.yaml", 6, 34, "expected \"sha256:\" followed by 64 hex digits" },
+    { "pin-03-fingerprint-bad-char.yaml", 6, 33, "0-9, a-f, colons only between bytes" },
+    { "pin-04-match-fingerprint-long.yaml", 5, 34, "exactly 64 hex digits after \"sha256:\"" },
+    { "pin-05-cert-missing.yaml", 6, 22, "no-such-pin.crt" },
+    { "pin-06-cert-not-pem.yaml", 6, 22, "holds no certificate (expected PEM" },
+    { "pin-07-cert-ca.yaml", 6, 22, "is a CA certificate (basicConstraints CA:TRUE)" },
+    { "pin-08-cert-private-key.yaml", 6, 22, "holds a private key" },
+    { "pin-09-min-key-bits-1024.yaml", 7, 48, "the RSA key has 1024 bits, below min_key_bits 2048" },
+    { "pin-10-min-key-bits-256.yaml", 7, 21, "expected 512 to 16384" },
+    { "pin-11-expiry-days-negative.yaml", 3, 25, "pin_expiry_warn_days" },
+    { "pin-12-fingerprint-colon.yaml", 6, 34, "colons only between bytes" },
 };
 #define NBAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
 
