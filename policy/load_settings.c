@@ -123,14 +123,27 @@ load_settings(struct rd *r)
             one = load_enum(r, "on_error", load_parse_on_error, "tempfail or accept", &e, &vm);
             p->settings.on_error = (enum policy_on_error)e;
             break;
-    "hostname", "log_json_chain", "on_log_error", "pin_expiry_warn_days",
-};
-enum { SK_MODE, SK_TRUST, SK_INTER, SK_HEADER, SK_AUTHSERV, SK_LOG, SK_ON_ERROR,
-       SK_HOSTNAME, SK_CHAIN, SK_ON_LOG_ERROR, SK_PIN_DAYS, SK_N };
-static const struct section settings_sec = {
-    "settings", settings_keys, SK_N,
-    "mode, trust_store, intermediates, header, authserv_id, log_json, on_error, "
-    "hostname, log_json_chain, on_log_error, pin_expiry_warn_days", NULL, NULL,
+        case SK_HOSTNAME:
+            one = read_setting_str(r, "hostname", load_check_hostname, "a host name",
+                                   false, &p->hostname, &vm);
+            break;
+        case SK_CHAIN:
+            one = load_bool(r, "log_json_chain", &p->settings.log_json_chain, &vm);
+            break;
+        case SK_ON_LOG_ERROR:
+            e = POLICY_ON_LOG_ERROR_TEMPFAIL;
+            one = load_enum(r, "on_log_error", load_parse_on_log_error, "tempfail or continue",
+                            &e, &vm);
+            p->settings.on_log_error = (enum policy_on_log_error)e;
+            break;
+        case SK_PIN_DAYS: {
+            long days = 0;
+
+            one = load_int(r, "pin_expiry_warn_days", 0, 3650, &days, &vm);
+            if (one == RD_OK)
+                p->pin_expiry_warn_days = (int)days;
+            break;
+        }
         default:
             one = RD_FATAL;
             break;
