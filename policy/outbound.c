@@ -3,23 +3,16 @@
  * recipient domain falls under (most specific pattern wins), the accessors the
  * exporters use, freeing, and the one place that turns a root_issuers name
  * into root certificates (outbound_roots_resolve).
- * Never: logs, exits, writes a file, or follows a symbolic link named by the
- * connectors file (pem_certs.c reads the trust store under that rule).
+ * Never: logs, exits, reads or writes a file (roots come from the trust store
+ * the loader already read).
  * Diagnostics: outbound_roots_resolve says which name found no root and why.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
-#include "cert_dn.h"
 #include "outbound_int.h"
-#include "pem_certs.h"
 #include "policy_int.h"
 #include "strfmt.h"
 #include "trust_store.h"
@@ -108,133 +101,100 @@ outbound_pattern_covers(const char *wide, const char *narrow)
 /* ---------------------------------------------------------------- roots */
 
 /* The canonical subject DN of a certificate, the form trust_store.c keys on. */
+/* The closest roots' CNs, for a message about a name that found none. */
 static char *
-subject_canonical(X509 *x)
+close_names(const struct trust_match *m)
 {
-    char *line = X509_NAME_oneline(X509_get_subject_name(x), NULL, 0), *canon = NULL;
-    struct cert_dn dn = { 0, NULL };
-    const char *why = NULL;
+    char *s = strfmt("%s", "");
 
-    if (line == NULL)
-        return NULL;
-    if (cert_dn_parse_oneline(line, &dn, &why) == 0)
-        canon = cert_dn_canonical(&dn);
-    cert_dn_free(&dn);
-    OPENSSL_free(line);
-    return canon;
-}
-
-static char *
-x509_pem(X509 *x)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    BUF_MEM *mem = NULL;
-    char *s = NULL;
-
-    if (b == NULL)
-        return NULL;
-    if (PEM_write_bio_X509(b, x) == 1 && BIO_get_mem_ptr(b, &mem) == 1 && mem != NULL)
-        s = strndup(mem->data, mem->length);
-    BIO_free(b);
-    ERR_clear_error();
+    for (size_t i = 0; s != NULL && i < m->nclose; i++) {
+        char *t = strfmt("%s%s'%s'", s, i ? ", " : "", trust_cert_cn(m->close[i]));
+        free(s);
+        s = t;
+    }
     return s;
 }
 
-/* Append the PEM of every self-signed certificate of ld whose subject is dn
- * (a bundle may carry the same root twice: kept once). */
+/* When name means an intermediate CA, say so and name its root: the mistake is
+ * common, and "no root has that name" would send the admin looking elsewhere.
+ * 1 with *why set, 0 when name is no intermediate, -1 when out of memory. */
 static int
-collect_pem(struct outbound_root *root, const struct pem_certs *ld, const char *dn)
+intermediate_why(const struct policy *p, const char *name, char **why)
 {
-    for (size_t i = 0; i < ld->n; i++) {
-        X509 *x = ld->x[i];
-        char *canon, *pem;
-        bool dup = false;
+    struct trust_match m;
+    const char *bad = NULL;
+    int rc = 0;
 
-        if (X509_check_issued(x, x) != X509_V_OK)
-            continue;
-        if ((canon = subject_canonical(x)) == NULL)
-            continue;
-        bool same = strcasecmp(canon, dn) == 0;
-        free(canon);
-        if (!same)
-            continue;
-        if ((pem = x509_pem(x)) == NULL)
-            return -1;
-        for (size_t k = 0; k < root->n; k++)
-            if (root->pem[k] != NULL && strcmp(root->pem[k], pem) == 0)
-                dup = true;
-        if (dup) {
-            free(pem);
-            continue;
-        }
-        if (outbound_root_add(root, dn, pem) < 0)
-            return -1;
+    if (trust_store_resolve(p->trust, name, 0, &m, &bad) < 0)
+        return bad == NULL ? -1 : 0;
+    if (m.found == TRUST_FOUND_ONE && m.n > 0 && !trust_cert_self_signed(m.cert[0])) {
+        const struct trust_cert *c = m.cert[0];
+        size_t nroots = trust_cert_root_count(c);
+
+        *why = strfmt("it names an intermediate CA, not a root (its root: %s)",
+                      nroots > 0 ? trust_cert_cn(trust_cert_root(c, 0)) : "none in the store");
+        rc = *why != NULL ? 1 : -1;
     }
-    return 0;
+    trust_match_free(&m);
+    return rc;
 }
 
 /*
- * Resolve one root_issuers entry against the policy's trust store: the name
- * must be a self-signed CA's CN or DN. This is the only function that knows
- * how roots are found, so a better resolver replaces it alone. Returns 0, 1
- * (nothing found: *why is a new message), or -1 (out of memory).
+ * Resolve one root_issuers entry against the policy's trust store, as inbound
+ * root_issuers are resolved (trust_store_resolve: CN, OU, DN or sha256:, after
+ * Unicode normalisation), among self-signed roots only: an intermediate as the
+ * tafile anchor would trust less than the inbound root_issuers of the same name.
+ * Returns 0, 1 (nothing or several found: *why is a new message), or -1 (out of
+ * memory).
  */
 int
 outbound_roots_resolve(const struct policy *p, struct outbound_root *root, char **why)
 {
-    const struct trust_roots *tr;
-    struct pem_certs ld = { NULL, 0, 0 };
-    char *err = NULL;
+    struct trust_match m;
+    const char *bad = NULL;
+    char *close;
     int rc = -1;
 
     *why = NULL;
-    tr = root->is_dn ? trust_store_roots_by_dn(p->trust, root->name)
-                     : trust_store_roots_by_cn(p->trust, root->name);
-    if (p->trust == NULL || tr == NULL || tr->n == 0) {
-        *why = strfmt("no CA in the trust store %s has that %s", p->trust_store_path,
-                      root->is_dn ? "subject DN" : "subject CN");
+    if (p->trust == NULL) {
+        *why = strfmt("no trust store is loaded to find it in");
         return *why != NULL ? 1 : -1;
     }
-    /* Roots only: an intermediate as the anchor would trust less than the
-     * inbound root_issuers of the same name. */
-    bool is_root = false;
-    for (size_t i = 0; i < tr->n; i++)
-        if (root->is_dn ? strcasecmp(tr->dn[i], root->name) == 0
-                        : strcasecmp(tr->cn[i], root->name) == 0)
-            is_root = true;
-    if (!is_root) {
-        *why = strfmt("it names an intermediate CA, not a root (its root: %s)", tr->display);
+    if (trust_store_resolve(p->trust, root->name, TRUST_RESOLVE_ROOTS, &m, &bad) < 0) {
+        if (bad == NULL)
+            return -1;
+        *why = strfmt("%s", bad);
         return *why != NULL ? 1 : -1;
     }
-    size_t found = 0;
-    bool is_dir = false;
-    if (pem_certs_load(&ld, p->trust_store_path, true, &found, &is_dir, &err) < 0) {
-        *why = err;
-        err = NULL;
+    switch (m.found) {
+    case TRUST_FOUND_NONE:
+        if ((rc = intermediate_why(p, root->name, why)) != 0)
+            break;
+        if ((close = close_names(&m)) != NULL)
+            *why = strfmt("no root in the trust store %s has that name%s%s%s",
+                          p->trust_store_path, *close ? " (closest: " : "", close,
+                          *close ? ")" : "");
+        free(close);
         rc = *why != NULL ? 1 : -1;
-        goto out;
-    }
-    for (size_t i = 0; i < tr->n; i++) {
-        bool want = root->is_dn ? strcasecmp(tr->dn[i], root->name) == 0
-                                : strcasecmp(tr->cn[i], root->name) == 0;
-        if (want && collect_pem(root, &ld, tr->dn[i]) < 0)
-            goto out;
-    }
-    if (root->n == 0) {
-        *why = strfmt("the trust store %s names it, but holds no self-signed certificate "
-                      "of that subject", p->trust_store_path);
+        break;
+    case TRUST_FOUND_SEVERAL:
+        *why = strfmt("it names %zu roots in the trust store %s; name one by its OU, DN or "
+                      "sha256: fingerprint (see tlspolicy trust)", m.n, p->trust_store_path);
         rc = *why != NULL ? 1 : -1;
-        goto out;
+        break;
+    case TRUST_FOUND_ONE:
+        rc = 0;
+        for (size_t i = 0; i < m.n && rc == 0; i++) {
+            char *pem = trust_cert_pem(m.cert[i]);
+            size_t k = root->n;
+
+            if (pem == NULL || outbound_root_add(root, trust_cert_dn(m.cert[i]), pem) < 0 ||
+                (root->root_cn[k] = strdup(trust_cert_cn(m.cert[i]))) == NULL)
+                rc = -1;
+        }
+        break;
     }
-    for (size_t i = 0; i < root->n; i++)
-        for (size_t j = 0; j < tr->n; j++)
-            if (strcasecmp(tr->dn[j], root->root_dn[i]) == 0 && root->root_cn[i] == NULL &&
-                (root->root_cn[i] = strdup(tr->cn[j])) == NULL)
-                goto out;
-    rc = 0;
-out:
-    free(err);
-    pem_certs_free(&ld);
+    trust_match_free(&m);
     return rc;
 }
 
