@@ -210,7 +210,7 @@ static const struct bad_case bad_cases[] = {
       "root_issuers: needs 'certificate: verified'" },
     { "root-unknown", "  - name: a\n    recipient_domains: a.test\n"
       "    require: { certificate: verified, root_issuers: [No Such CA] }\n", 6, 54,
-      "'No Such CA' resolves to no root certificate: no CA in the trust store" },
+      "'No Such CA' resolves to no root certificate: no root in the trust store" },
     { "root-intermediate", "  - name: a\n    recipient_domains: a.test\n"
       "    require: { certificate: verified, root_issuers: [Test Issuing CA 1] }\n", 6, 54,
       "names an intermediate CA, not a root (its root: Test Root CA R1)" },
