@@ -12,7 +12,7 @@ policy_libpolicy_a_SOURCES = \
 	policy/load_settings.c policy/load_require.c policy/load_connector.c \
 	policy/load_values.c policy/load_values.h policy/load_lint.c \
 	policy/load_outbound.c policy/outbound.c policy/outbound.h policy/outbound_int.h \
-	policy/policy_eval.c \
+	policy/policy_eval.c policy/eval_require.c policy/eval_require.h \
 	policy/facts.c policy/hdr_from.c policy/hdr_from.h \
 	policy/idna.c policy/idna.h \
 	policy/policyd_req.c policy/policyd_req.h \
