@@ -27,7 +27,7 @@ say() { printf '\n==> %s\n' "$*"; }
 die() { printf 'quickstart: %s\n' "$*" >&2; exit 1; }
 
 # Each package, with what it is used for (the README's table says the same).
-DEMO_PKGS=(build-essential autoconf automake pkg-config libmilter-dev libssl-dev libyaml-dev libunistring-dev
+DEMO_PKGS=(build-essential autoconf automake pkg-config libmilter-dev libssl-dev libyaml-dev libunistring-dev libidn2-dev
            libyajl-dev zlib1g-dev openssl ca-certificates
            postfix swaks libnet-ssleay-perl iproute2)
 # The Sendmail rig unpacks sendmail-bin without installing it: its libraries are named here.
