@@ -258,8 +258,10 @@ export_main(const char *progname, int argc, char **argv)
 {
     if (argc >= 1 && strcmp(argv[0], "postfix") == 0)
         return export_postfix_main(progname, argc - 1, argv + 1);
-    fprintf(stderr, "%s: export: expected the MTA to export for (postfix)%s%s\n"
-            "usage: %s export postfix [-c FILE] [--dir DIR]\n", progname,
+    if (argc >= 1 && strcmp(argv[0], "sendmail") == 0)
+        return export_sendmail_main(progname, argc - 1, argv + 1);
+    fprintf(stderr, "%s: export: expected the MTA to export for (postfix or sendmail)%s%s\n"
+            "usage: %s export postfix|sendmail [-c FILE] [--dir DIR]\n", progname,
             argc >= 1 ? ", got " : "", argc >= 1 ? "another word" : "", progname);
     return EXPORT_USAGE;
 }
