@@ -193,6 +193,54 @@ export_warn(struct export_ctx *x, const struct outbound_connector *c, const char
     x->nwarnings++;
 }
 
+void
+export_table_add(struct export_table *t, char *key, char *value, char *comment)
+{
+    if (key == NULL || value == NULL || comment == NULL)
+        goto oom;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        struct export_entry *v = realloc(t->v, cap * sizeof(*v));
+        if (v == NULL)
+            goto oom;
+        t->v = v;
+        t->cap = cap;
+    }
+    t->v[t->n++] = (struct export_entry){ key, value, comment };
+    return;
+oom:
+    t->oom = true;
+    free(key);
+    free(value);
+    free(comment);
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct export_entry *)a)->key, ((const struct export_entry *)b)->key);
+}
+
+void
+export_table_sort(struct export_table *t)
+{
+    if (t->n > 1)
+        qsort(t->v, t->n, sizeof(t->v[0]), entry_cmp);
+}
+
+void
+export_table_free(struct export_table *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->v[i].key);
+        free(t->v[i].value);
+        free(t->v[i].comment);
+    }
+    free(t->v);
+    t->v = NULL;
+    t->n = t->cap = 0;
+}
+
 char *
 export_header(const struct export_ctx *x, const char *comment, const char *what)
 {

@@ -31,57 +31,6 @@
  * VERIFY/ENCR: the lookup stops there and the mail goes opportunistically. */
 #define SM_NONE "OK"
 
-struct sm_entry {
-    char *key;                    /* "TLS_Rcpt:x", "TLS_Rcpt:.x", "TLS_Srv:host" */
-    char *value;
-    char *comment;                /* "# ..." lines before the entry */
-};
-
-struct sm_table {
-    struct sm_entry *v;
-    size_t n, cap;
-    bool oom;
-};
-
-static void
-sm_add(struct sm_table *t, char *key, char *value, char *comment)
-{
-    if (key == NULL || value == NULL || comment == NULL)
-        goto oom;
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        struct sm_entry *v = realloc(t->v, cap * sizeof(*v));
-        if (v == NULL)
-            goto oom;
-        t->v = v;
-        t->cap = cap;
-    }
-    t->v[t->n++] = (struct sm_entry){ key, value, comment };
-    return;
-oom:
-    t->oom = true;
-    free(key);
-    free(value);
-    free(comment);
-}
-
-static void
-sm_free(struct sm_table *t)
-{
-    for (size_t i = 0; i < t->n; i++) {
-        free(t->v[i].key);
-        free(t->v[i].value);
-        free(t->v[i].comment);
-    }
-    free(t->v);
-}
-
-static int
-sm_cmp(const void *a, const void *b)
-{
-    return strcmp(((const struct sm_entry *)a)->key, ((const struct sm_entry *)b)->key);
-}
-
 /* Sendmail's xtextify() of ${cert_issuer}: what CI: is compared with, byte for
  * byte, so the DN must be spelt the way sendmail spells it. */
 static void
@@ -110,6 +59,18 @@ pem_subject_oneline(const char *pem)
     BIO_free(bio);
     ERR_clear_error();
     return out;
+}
+
+/* The connectors file's path (from the command line) in a map comment: a newline
+ * in it would start a map entry, so it is escaped. NULL when out of memory. */
+static char *
+line_safe(const char *s)
+{
+    struct strbuf b;
+
+    strbuf_init(&b);
+    esc_putn(&b, s, strlen(s), ESC_LINE);
+    return strbuf_take(&b);
 }
 
 static bool
@@ -231,35 +192,37 @@ struct sm_req {
 static bool
 connector_req(struct export_ctx *x, const struct outbound_connector *c, struct sm_req *r)
 {
-    char *req = sm_requirement(x, c);
+    char *req = sm_requirement(x, c), *path = line_safe(policy_path(x->p));
 
     r->value = r->comment = NULL;
-    if (req == NULL)
+    if (req == NULL || path == NULL) {
+        free(req);
+        free(path);
         return false;
+    }
     if (c->mode == POLICY_MODE_MONITOR) {
         r->comment = strfmt("# outbound connector %s (%s line %u), mode monitor\n"
-                            "# monitor: enforce would be: %s\n", c->name, policy_path(x->p),
-                            c->line, req);
+                            "# monitor: enforce would be: %s\n", c->name, path, c->line, req);
         r->value = strdup(SM_NONE);
         free(req);
     } else {
-        r->comment = strfmt("# outbound connector %s (%s line %u)\n", c->name,
-                            policy_path(x->p), c->line);
+        r->comment = strfmt("# outbound connector %s (%s line %u)\n", c->name, path, c->line);
         r->value = req;
     }
+    free(path);
     return r->value != NULL && r->comment != NULL;
 }
 
 static void
 add_connector(struct export_ctx *x, const struct outbound_connector *c, const struct sm_req *rq,
-              struct sm_table *t)
+              struct export_table *t)
 {
     for (size_t i = 0; i < c->ndomains; i++) {
         const char *p = c->domains[i].pattern;
         if (!owns(x, c, p))
             continue;
         /* "*.x" is ".x" under FEATURE(lookupdotdomain). */
-        sm_add(t, strfmt("TLS_Rcpt:%s", p[0] == '*' ? p + 1 : p), strdup(rq->value),
+        export_table_add(t, strfmt("TLS_Rcpt:%s", p[0] == '*' ? p + 1 : p), strdup(rq->value),
                strdup(rq->comment));
     }
     /* tls_server looks up the name sendmail connected to, else its address. */
@@ -268,14 +231,14 @@ add_connector(struct export_ctx *x, const struct outbound_connector *c, const st
             export_warn(x, c, "smart_hosts", "'%s': TLS_Srv: keys have no port, so this "
                         "requirement applies to every port of %s", c->hosts[i].text,
                         c->hosts[i].host);
-        sm_add(t, strfmt("TLS_Srv:%s", c->hosts[i].host), strdup(rq->value), strdup(rq->comment));
+        export_table_add(t, strfmt("TLS_Srv:%s", c->hosts[i].host), strdup(rq->value), strdup(rq->comment));
     }
 }
 
 /* An exact pattern's key would also answer for its subdomains: give them
  * their own ".x" key with what the file decides for them. */
 static void
-add_subdomain_keys(struct export_ctx *x, const struct sm_req *reqs, struct sm_table *t)
+add_subdomain_keys(struct export_ctx *x, const struct sm_req *reqs, struct export_table *t)
 {
     for (size_t i = 0; i < policy_outbound_count(x->p); i++) {
         const struct outbound_connector *c = policy_outbound_get(x->p, i);
@@ -301,7 +264,7 @@ add_subdomain_keys(struct export_ctx *x, const struct sm_req *reqs, struct sm_ta
                 ? strfmt("%s# subdomains of %s: pattern %s\n", reqs[w].comment, p, wpat)
                 : strfmt("# subdomains of %s: no outbound connector (outbound connector %s "
                          "covers %s only)\n", p, c->name, p);
-            sm_add(t, strfmt("TLS_Rcpt:.%s", p),
+            export_table_add(t, strfmt("TLS_Rcpt:.%s", p),
                    strdup(w != SIZE_MAX ? reqs[w].value : SM_NONE), why);
         }
     }
@@ -309,20 +272,25 @@ add_subdomain_keys(struct export_ctx *x, const struct sm_req *reqs, struct sm_ta
 
 /* Two connectors naming one smart host: one TLS_Srv key, one requirement. */
 static void
-check_duplicates(struct export_ctx *x, struct sm_table *t)
+check_duplicates(struct export_ctx *x, struct export_table *t)
 {
     for (size_t i = 1; i < t->n; i++)
         if (strcmp(t->v[i - 1].key, t->v[i].key) == 0 &&
             strcmp(t->v[i - 1].value, t->v[i].value) != 0) {
+            char *k = line_safe(t->v[i].key), *a = line_safe(t->v[i - 1].value),
+                 *b = line_safe(t->v[i].value);
             fprintf(stderr, "%s: export sendmail: %s is asked both '%s' and '%s' by two "
                     "outbound connectors (expected one requirement per smart host)\n",
-                    x->progname, t->v[i].key, t->v[i - 1].value, t->v[i].value);
+                    x->progname, k ? k : "?", a ? a : "?", b ? b : "?");
+            free(k);
+            free(a);
+            free(b);
             x->nerrors++;
         }
 }
 
 static char *
-sm_render(const struct export_ctx *x, struct sm_table *t)
+sm_render(const struct export_ctx *x, struct export_table *t)
 {
     struct strbuf b;
     char *head = export_header(x, "#", "Sendmail access map source (makemap hash access < access)");
@@ -344,7 +312,7 @@ int
 export_sendmail_main(const char *progname, int argc, char **argv)
 {
     struct export_ctx x;
-    struct sm_table t = { 0 };
+    struct export_table t = { 0 };
     struct sm_req *reqs = NULL;
     char *text = NULL, *path = NULL;
     bool failed = false;
@@ -364,7 +332,7 @@ export_sendmail_main(const char *progname, int argc, char **argv)
         add_connector(&x, policy_outbound_get(x.p, i), &reqs[i], &t);
     if (!failed && x.nerrors == 0)
         add_subdomain_keys(&x, reqs, &t);
-    qsort(t.v, t.n, sizeof(t.v[0]), sm_cmp);
+    export_table_sort(&t);
     if (!failed && !t.oom)
         check_duplicates(&x, &t);
     if (failed || t.oom || x.nerrors > 0) {
@@ -401,7 +369,7 @@ out:
         free(reqs[i].comment);
     }
     free(reqs);
-    sm_free(&t);
+    export_table_free(&t);
     free(text);
     free(path);
     export_close(&x);

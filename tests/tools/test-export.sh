@@ -160,6 +160,20 @@ sm_error smnames certificate_names '{ certificate: verified, certificate_names: 
 sm_error smwild certificate_names '{ certificate: verified, certificate_names: ["*.a.test"] }'
 sm_error smroots root_issuers '{ certificate: verified, root_issuers: [Test Root CA R1, Test Root CA R2] }'
 
+MTA=sendmail export_case smhost '  - name: h1
+    recipient_domains: h1.test
+    smart_hosts: "[mx.h.test]:25"
+    require: { tls: true }
+  - name: h2
+    recipient_domains: h2.test
+    smart_hosts: "[mx.h.test]:2525"
+    require: { certificate: verified }
+'
+# TLS_Srv: has no port, so two ports of one host are one key
+ok "sendmail: one smart host asked two things: exit 1" [ "$(rc smhost)" = 1 ]
+ok "sendmail: ... the error names the TLS_Srv: key" grep -q "TLS_Srv:mx.h.test is asked both" "$T/smhost.err"
+ok "sendmail: ... nothing written" [ -z "$(ls -A "$T/smhost")" ]
+
 # ---- a file that does not load exports nothing
 export_case broken '  - name: x
     recipient_domains: x.test
