@@ -193,6 +193,18 @@ export_warn(struct export_ctx *x, const struct outbound_connector *c, const char
     x->nwarnings++;
 }
 
+bool
+export_owns(const struct export_ctx *x, const struct outbound_connector *c, const char *pattern)
+{
+    for (size_t i = 0; i < policy_outbound_count(x->p); i++) {
+        const struct outbound_connector *o = policy_outbound_get(x->p, i);
+        for (size_t k = 0; k < o->ndomains; k++)
+            if (strcmp(o->domains[k].pattern, pattern) == 0)
+                return o == c;
+    }
+    return false;
+}
+
 void
 export_table_add(struct export_table *t, char *key, char *value, char *comment)
 {

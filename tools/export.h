@@ -38,6 +38,11 @@ void export_warn(struct export_ctx *x, const struct outbound_connector *c, const
                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The first line of every generated file: source file and its SHA-256. */
 char *export_header(const struct export_ctx *x, const char *comment, const char *what);
+/* Does c get the key of pattern? The loader warned about a pattern given twice:
+ * the first connector in the file keeps it, as policy_outbound_find decides. */
+bool export_owns(const struct export_ctx *x, const struct outbound_connector *c,
+                 const char *pattern);
+
 /* One entry of a generated map source, with the "# ..." lines before it. */
 struct export_entry {
     char *key;

@@ -127,20 +127,6 @@ export_postfix_policy(struct export_ctx *x, const struct outbound_connector *c,
     return strbuf_take(&b);
 }
 
-/* The loader warned about a pattern given twice: the first connector in the
- * file keeps it, as policy_outbound_find decides, and only it gets the key. */
-static bool
-owns(const struct export_ctx *x, const struct outbound_connector *c, const char *pattern)
-{
-    for (size_t i = 0; i < policy_outbound_count(x->p); i++) {
-        const struct outbound_connector *o = policy_outbound_get(x->p, i);
-        for (size_t k = 0; k < o->ndomains; k++)
-            if (strcmp(o->domains[k].pattern, pattern) == 0)
-                return o == c;
-    }
-    return false;
-}
-
 static void
 add_connector(struct export_ctx *x, const struct outbound_connector *c, struct export_table *pol,
               struct export_table *tra, bool *failed)
@@ -174,7 +160,7 @@ add_connector(struct export_ctx *x, const struct outbound_connector *c, struct e
             export_table_add(pol, strdup(c->hosts[i].text), strdup(value), strdup(why));
         }
         for (size_t i = 0; i < c->ndomains; i++)
-            if (owns(x, c, c->domains[i].pattern))
+            if (export_owns(x, c, c->domains[i].pattern))
                 export_table_add(tra, domain_key(c->domains[i].pattern), strdup(strbuf_str(&hops)),
                       strdup(why));
         if (hops.oom)
@@ -182,7 +168,7 @@ add_connector(struct export_ctx *x, const struct outbound_connector *c, struct e
         strbuf_free(&hops);
     } else {
         for (size_t i = 0; i < c->ndomains; i++)
-            if (owns(x, c, c->domains[i].pattern))
+            if (export_owns(x, c, c->domains[i].pattern))
                 export_table_add(pol, domain_key(c->domains[i].pattern), strdup(value), strdup(why));
     }
 out:

@@ -148,18 +148,6 @@ sm_requirement(struct export_ctx *x, const struct outbound_connector *c)
     return strbuf_take(&b);
 }
 
-static bool
-owns(const struct export_ctx *x, const struct outbound_connector *c, const char *pattern)
-{
-    for (size_t i = 0; i < policy_outbound_count(x->p); i++) {
-        const struct outbound_connector *o = policy_outbound_get(x->p, i);
-        for (size_t k = 0; k < o->ndomains; k++)
-            if (strcmp(o->domains[k].pattern, pattern) == 0)
-                return o == c;
-    }
-    return false;
-}
-
 /* The connector whose wildcard owns the subdomains of an exact pattern, as
  * policy_outbound_find decides: the longest covering wildcard, first in file. */
 static size_t
@@ -219,7 +207,7 @@ add_connector(struct export_ctx *x, const struct outbound_connector *c, const st
 {
     for (size_t i = 0; i < c->ndomains; i++) {
         const char *p = c->domains[i].pattern;
-        if (!owns(x, c, p))
+        if (!export_owns(x, c, p))
             continue;
         /* "*.x" is ".x" under FEATURE(lookupdotdomain). */
         export_table_add(t, strfmt("TLS_Rcpt:%s", p[0] == '*' ? p + 1 : p), strdup(rq->value),
@@ -247,7 +235,7 @@ add_subdomain_keys(struct export_ctx *x, const struct sm_req *reqs, struct expor
             char *wild = strfmt("*.%s", p);
             bool has_own = false;
 
-            if (p[0] == '*' || !owns(x, c, p) || wild == NULL) {
+            if (p[0] == '*' || !export_owns(x, c, p) || wild == NULL) {
                 free(wild);
                 continue;
             }
