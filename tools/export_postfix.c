@@ -128,8 +128,8 @@ export_postfix_policy(struct export_ctx *x, const struct outbound_connector *c,
 }
 
 static void
-add_connector(struct export_ctx *x, const struct outbound_connector *c, struct export_table *pol,
-              struct export_table *tra, bool *failed)
+add_connector(struct export_ctx *x, const struct outbound_connector *c,
+              struct export_table *pol, struct export_table *tra, bool *failed)
 {
     char *tafile = c->mode == POLICY_MODE_ENFORCE ? write_tafile(x, c, failed) : NULL;
     char *value = export_postfix_policy(x, c, tafile);
@@ -161,15 +161,16 @@ add_connector(struct export_ctx *x, const struct outbound_connector *c, struct e
         }
         for (size_t i = 0; i < c->ndomains; i++)
             if (export_owns(x, c, c->domains[i].pattern))
-                export_table_add(tra, domain_key(c->domains[i].pattern), strdup(strbuf_str(&hops)),
-                      strdup(why));
+                export_table_add(tra, domain_key(c->domains[i].pattern),
+                                 strdup(strbuf_str(&hops)), strdup(why));
         if (hops.oom)
             pol->oom = true;
         strbuf_free(&hops);
     } else {
         for (size_t i = 0; i < c->ndomains; i++)
             if (export_owns(x, c, c->domains[i].pattern))
-                export_table_add(pol, domain_key(c->domains[i].pattern), strdup(value), strdup(why));
+                export_table_add(pol, domain_key(c->domains[i].pattern), strdup(value),
+                                 strdup(why));
     }
 out:
     if (value == NULL || why == NULL)
@@ -197,9 +198,9 @@ add_default_routes(const struct export_ctx *x, struct export_table *tra)
             }
             if (under)
                 export_table_add(tra, domain_key(c->domains[a].pattern), strdup(":"),
-                          strfmt("# outbound connector %s (%s line %u): its own route, not "
-                                 "the smart host of a wider pattern\n", c->name,
-                                 policy_path(x->p), c->line));
+                                 strfmt("# outbound connector %s (%s line %u): its own "
+                                        "route, not the smart host of a wider pattern\n",
+                                        c->name, policy_path(x->p), c->line));
         }
     }
 }

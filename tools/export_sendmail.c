@@ -22,8 +22,8 @@
 
 #include "export.h"
 #include "export_mta.h"
-#include "strbuf.h"
 #include "esc.h"
+#include "strbuf.h"
 #include "strfmt.h"
 #include "tls_facts.h"
 
@@ -210,8 +210,8 @@ add_connector(struct export_ctx *x, const struct outbound_connector *c, const st
         if (!export_owns(x, c, p))
             continue;
         /* "*.x" is ".x" under FEATURE(lookupdotdomain). */
-        export_table_add(t, strfmt("TLS_Rcpt:%s", p[0] == '*' ? p + 1 : p), strdup(rq->value),
-               strdup(rq->comment));
+        export_table_add(t, strfmt("TLS_Rcpt:%s", p[0] == '*' ? p + 1 : p),
+                         strdup(rq->value), strdup(rq->comment));
     }
     /* tls_server looks up the name sendmail connected to, else its address. */
     for (size_t i = 0; i < c->nhosts; i++) {
@@ -219,7 +219,8 @@ add_connector(struct export_ctx *x, const struct outbound_connector *c, const st
             export_warn(x, c, "smart_hosts", "'%s': TLS_Srv: keys have no port, so this "
                         "requirement applies to every port of %s", c->hosts[i].text,
                         c->hosts[i].host);
-        export_table_add(t, strfmt("TLS_Srv:%s", c->hosts[i].host), strdup(rq->value), strdup(rq->comment));
+        export_table_add(t, strfmt("TLS_Srv:%s", c->hosts[i].host), strdup(rq->value),
+                         strdup(rq->comment));
     }
 }
 
@@ -253,7 +254,7 @@ add_subdomain_keys(struct export_ctx *x, const struct sm_req *reqs, struct expor
                 : strfmt("# subdomains of %s: no outbound connector (outbound connector %s "
                          "covers %s only)\n", p, c->name, p);
             export_table_add(t, strfmt("TLS_Rcpt:.%s", p),
-                   strdup(w != SIZE_MAX ? reqs[w].value : SM_NONE), why);
+                             strdup(w != SIZE_MAX ? reqs[w].value : SM_NONE), why);
         }
     }
 }
@@ -281,7 +282,8 @@ static char *
 sm_render(const struct export_ctx *x, struct export_table *t)
 {
     struct strbuf b;
-    char *head = export_header(x, "#", "Sendmail access map source (makemap hash access < access)");
+    char *head = export_header(x, "#",
+                               "Sendmail access map source (makemap hash access < access)");
 
     if (head == NULL)
         return NULL;
