@@ -193,6 +193,66 @@ export_warn(struct export_ctx *x, const struct outbound_connector *c, const char
     x->nwarnings++;
 }
 
+bool
+export_owns(const struct export_ctx *x, const struct outbound_connector *c, const char *pattern)
+{
+    for (size_t i = 0; i < policy_outbound_count(x->p); i++) {
+        const struct outbound_connector *o = policy_outbound_get(x->p, i);
+        for (size_t k = 0; k < o->ndomains; k++)
+            if (strcmp(o->domains[k].pattern, pattern) == 0)
+                return o == c;
+    }
+    return false;
+}
+
+void
+export_table_add(struct export_table *t, char *key, char *value, char *comment)
+{
+    if (key == NULL || value == NULL || comment == NULL)
+        goto oom;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        struct export_entry *v = realloc(t->v, cap * sizeof(*v));
+        if (v == NULL)
+            goto oom;
+        t->v = v;
+        t->cap = cap;
+    }
+    t->v[t->n++] = (struct export_entry){ key, value, comment };
+    return;
+oom:
+    t->oom = true;
+    free(key);
+    free(value);
+    free(comment);
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct export_entry *)a)->key, ((const struct export_entry *)b)->key);
+}
+
+void
+export_table_sort(struct export_table *t)
+{
+    if (t->n > 1)
+        qsort(t->v, t->n, sizeof(t->v[0]), entry_cmp);
+}
+
+void
+export_table_free(struct export_table *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->v[i].key);
+        free(t->v[i].value);
+        free(t->v[i].comment);
+    }
+    free(t->v);
+    t->v = NULL;
+    t->n = t->cap = 0;
+}
+
 char *
 export_header(const struct export_ctx *x, const char *comment, const char *what)
 {
@@ -258,8 +318,10 @@ export_main(const char *progname, int argc, char **argv)
 {
     if (argc >= 1 && strcmp(argv[0], "postfix") == 0)
         return export_postfix_main(progname, argc - 1, argv + 1);
-    fprintf(stderr, "%s: export: expected the MTA to export for (postfix)%s%s\n"
-            "usage: %s export postfix [-c FILE] [--dir DIR]\n", progname,
+    if (argc >= 1 && strcmp(argv[0], "sendmail") == 0)
+        return export_sendmail_main(progname, argc - 1, argv + 1);
+    fprintf(stderr, "%s: export: expected the MTA to export for (postfix or sendmail)%s%s\n"
+            "usage: %s export postfix|sendmail [-c FILE] [--dir DIR]\n", progname,
             argc >= 1 ? ", got " : "", argc >= 1 ? "another word" : "", progname);
     return EXPORT_USAGE;
 }

@@ -1,8 +1,9 @@
 /*
  * export.h -- what the exporters of tlspolicy(1) share (export.c): the
  * loaded connectors file with its SHA-256, diagnostics that name the outbound
- * connector and the requirement an MTA cannot express, and writing a file of
- * the output directory in one piece.
+ * connector and the requirement an MTA cannot express, the sorted key/value
+ * table every generated map source is, and writing a file of the output
+ * directory in one piece.
  * Never: decides what an MTA can express (each export_<mta>.c does).
  */
 #ifndef EXPORT_H
@@ -37,6 +38,30 @@ void export_warn(struct export_ctx *x, const struct outbound_connector *c, const
                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The first line of every generated file: source file and its SHA-256. */
 char *export_header(const struct export_ctx *x, const char *comment, const char *what);
+/* Does c get the key of pattern? The loader warned about a pattern given twice:
+ * the first connector in the file keeps it, as policy_outbound_find decides. */
+bool export_owns(const struct export_ctx *x, const struct outbound_connector *c,
+                 const char *pattern);
+
+/* One entry of a generated map source, with the "# ..." lines before it. */
+struct export_entry {
+    char *key;
+    char *value;
+    char *comment;
+};
+
+struct export_table {
+    struct export_entry *v;
+    size_t n, cap;
+    bool   oom;                   /* an add failed: the table is incomplete */
+};
+
+/* Takes key, value and comment (freed on failure; NULL ones set oom). */
+void export_table_add(struct export_table *t, char *key, char *value, char *comment);
+/* By key, so the same file gives the same bytes whatever its order. */
+void export_table_sort(struct export_table *t);
+void export_table_free(struct export_table *t);
+
 /* Write DIR/name (a new file replaces the old one by rename, so a reader never
  * sees half a file); *path gets the absolute path. 0, or -1 (message printed). */
 int  export_write(struct export_ctx *x, const char *name, const char *data, size_t len,

@@ -9,6 +9,7 @@
 /* tlspolicy export MTA ...: dispatches to the exporters below (export.c). */
 int export_main(const char *progname, int argc, char **argv);
 int export_postfix_main(const char *progname, int argc, char **argv);
+int export_sendmail_main(const char *progname, int argc, char **argv);
 
 /* The Postfix policy of one connector ("secure match=... tafile=TAFILE"), as
  * export writes it; NULL after an error about a requirement (printed). */

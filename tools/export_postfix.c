@@ -24,67 +24,16 @@
  * its grades do not govern TLS 1.3 suites at all. */
 #define HIGH_GRADE_BITS 128
 
-struct entry {
-    char *key;                    /* the lookup key: a domain, ".domain" or "[host]:port" */
-    char *value;
-    char *comment;                /* "# ..." lines before the entry */
-};
-
-struct table {
-    struct entry *v;
-    size_t n, cap;
-    bool oom;
-};
-
-static void
-table_add(struct table *t, char *key, char *value, char *comment)
-{
-    if (key == NULL || value == NULL || comment == NULL)
-        goto oom;
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        struct entry *v = realloc(t->v, cap * sizeof(*v));
-        if (v == NULL)
-            goto oom;
-        t->v = v;
-        t->cap = cap;
-    }
-    t->v[t->n++] = (struct entry){ key, value, comment };
-    return;
-oom:
-    t->oom = true;
-    free(key);
-    free(value);
-    free(comment);
-}
-
-static void
-table_free(struct table *t)
-{
-    for (size_t i = 0; i < t->n; i++) {
-        free(t->v[i].key);
-        free(t->v[i].value);
-        free(t->v[i].comment);
-    }
-    free(t->v);
-}
-
-static int
-entry_cmp(const void *a, const void *b)
-{
-    return strcmp(((const struct entry *)a)->key, ((const struct entry *)b)->key);
-}
-
 /* Sorted, so the same file gives the same bytes whatever its order of keys. */
 static char *
-table_render(const struct export_ctx *x, struct table *t, const char *what)
+table_render(const struct export_ctx *x, struct export_table *t, const char *what)
 {
     struct strbuf b;
     char *head = export_header(x, "#", what);
 
     if (head == NULL)
         return NULL;
-    qsort(t->v, t->n, sizeof(t->v[0]), entry_cmp);
+    export_table_sort(t);
     strbuf_init(&b);
     strbuf_puts(&b, head);
     free(head);
@@ -178,23 +127,9 @@ export_postfix_policy(struct export_ctx *x, const struct outbound_connector *c,
     return strbuf_take(&b);
 }
 
-/* The loader warned about a pattern given twice: the first connector in the
- * file keeps it, as policy_outbound_find decides, and only it gets the key. */
-static bool
-owns(const struct export_ctx *x, const struct outbound_connector *c, const char *pattern)
-{
-    for (size_t i = 0; i < policy_outbound_count(x->p); i++) {
-        const struct outbound_connector *o = policy_outbound_get(x->p, i);
-        for (size_t k = 0; k < o->ndomains; k++)
-            if (strcmp(o->domains[k].pattern, pattern) == 0)
-                return o == c;
-    }
-    return false;
-}
-
 static void
-add_connector(struct export_ctx *x, const struct outbound_connector *c, struct table *pol,
-              struct table *tra, bool *failed)
+add_connector(struct export_ctx *x, const struct outbound_connector *c,
+              struct export_table *pol, struct export_table *tra, bool *failed)
 {
     char *tafile = c->mode == POLICY_MODE_ENFORCE ? write_tafile(x, c, failed) : NULL;
     char *value = export_postfix_policy(x, c, tafile);
@@ -222,19 +157,20 @@ add_connector(struct export_ctx *x, const struct outbound_connector *c, struct t
         strbuf_init(&hops);
         for (size_t i = 0; i < c->nhosts; i++) {
             strbuf_printf(&hops, "%s%s", i ? ", " : "smtp:", c->hosts[i].text);
-            table_add(pol, strdup(c->hosts[i].text), strdup(value), strdup(why));
+            export_table_add(pol, strdup(c->hosts[i].text), strdup(value), strdup(why));
         }
         for (size_t i = 0; i < c->ndomains; i++)
-            if (owns(x, c, c->domains[i].pattern))
-                table_add(tra, domain_key(c->domains[i].pattern), strdup(strbuf_str(&hops)),
-                      strdup(why));
+            if (export_owns(x, c, c->domains[i].pattern))
+                export_table_add(tra, domain_key(c->domains[i].pattern),
+                                 strdup(strbuf_str(&hops)), strdup(why));
         if (hops.oom)
             pol->oom = true;
         strbuf_free(&hops);
     } else {
         for (size_t i = 0; i < c->ndomains; i++)
-            if (owns(x, c, c->domains[i].pattern))
-                table_add(pol, domain_key(c->domains[i].pattern), strdup(value), strdup(why));
+            if (export_owns(x, c, c->domains[i].pattern))
+                export_table_add(pol, domain_key(c->domains[i].pattern), strdup(value),
+                                 strdup(why));
     }
 out:
     if (value == NULL || why == NULL)
@@ -249,7 +185,7 @@ out:
  * without an entry of its own, the wildcard's transport entry would carry it to
  * the other partner's smart host. ":" is transport(5)'s "do not change". */
 static void
-add_default_routes(const struct export_ctx *x, struct table *tra)
+add_default_routes(const struct export_ctx *x, struct export_table *tra)
 {
     for (size_t i = 0; i < policy_outbound_count(x->p); i++) {
         const struct outbound_connector *c = policy_outbound_get(x->p, i);
@@ -261,10 +197,10 @@ add_default_routes(const struct export_ctx *x, struct table *tra)
                     under = outbound_pattern_covers(h->domains[b].pattern, c->domains[a].pattern);
             }
             if (under)
-                table_add(tra, domain_key(c->domains[a].pattern), strdup(":"),
-                          strfmt("# outbound connector %s (%s line %u): its own route, not "
-                                 "the smart host of a wider pattern\n", c->name,
-                                 policy_path(x->p), c->line));
+                export_table_add(tra, domain_key(c->domains[a].pattern), strdup(":"),
+                                 strfmt("# outbound connector %s (%s line %u): its own "
+                                        "route, not the smart host of a wider pattern\n",
+                                        c->name, policy_path(x->p), c->line));
         }
     }
 }
@@ -273,7 +209,7 @@ int
 export_postfix_main(const char *progname, int argc, char **argv)
 {
     struct export_ctx x;
-    struct table pol = { 0 }, tra = { 0 };
+    struct export_table pol = { 0 }, tra = { 0 };
     char *pol_text = NULL, *tra_text = NULL, *pol_path = NULL, *tra_path = NULL, *bad = NULL;
     bool failed = false;
     int rc = export_open(&x, progname, "postfix", argc, argv, true);
@@ -314,8 +250,8 @@ export_postfix_main(const char *progname, int argc, char **argv)
     printf("smtp_tls_loglevel = 1\n");
     rc = 0;
 out:
-    table_free(&pol);
-    table_free(&tra);
+    export_table_free(&pol);
+    export_table_free(&tra);
     free(pol_text);
     free(tra_text);
     free(pol_path);

@@ -6,6 +6,7 @@ tools_tlspolicy_SOURCES = tools/tlspolicy.c tools/install.c tools/tools_install.
 	tools/report_agg.c tools/report_esc.c tools/report_text.c tools/report_json.c \
 	tools/report_html.c tools/verify_log.c tools/verify_log.h \
 	tools/export.h tools/export_mta.h tools/export.c tools/export_check.c tools/export_postfix.c \
+	tools/export_sendmail.c \
 	tools/eval_outbound.c \
 	tools/trust.h tools/trust.c
 tools_tlspolicy_CFLAGS = $(AM_CFLAGS) $(YAJL_CFLAGS) $(ZLIB_CFLAGS)

@@ -3,6 +3,7 @@
 # They need root, postfix and swaks (sendmail: also m4, libwrap0 and apt-get download);
 # without them they print a TAP "1..0 # SKIP <reason>" instead of failing.
 E2E_TESTS = tests/e2e/postfix.sh tests/e2e/sendmail.sh tests/e2e/outbound.sh \
+	tests/e2e/outbound-sendmail.sh \
 	tests/e2e/delegation.sh
 # Under ASan+UBSan they prove nothing the milter suites do not, and take minutes;
 # make distcheck configures with --disable-e2e for the same reason.

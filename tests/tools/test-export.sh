@@ -1,10 +1,11 @@
 #!/bin/bash
-# test-export.sh -- "tlspolicy export postfix" without a mail server: the tables it
+# test-export.sh -- "tlspolicy export postfix" and "export sendmail" without a mail server: the tables it
 # writes for each requirement, the errors for what Postfix cannot express (nothing
 # written), the warnings for what it expresses more loosely, the ':' route of a domain
 # under another connector's smart-host wildcard, stable bytes, and usage errors. TAP.
 # Never: runs Postfix (tests/e2e/outbound.sh does), or depends on message wording beyond
-# the substrings below.
+# the substrings below. Sendmail's access map is exercised by tests/e2e only through
+# the keys and right-hand sides checked here.
 set -u
 
 TLSPOLICY=${TLSPOLICY:-${top_builddir:-.}/tools/tlspolicy}
@@ -27,13 +28,13 @@ ok() {   # DESCRIPTION COMMAND...
 }
 has() { grep -qF -- "$2" "$1"; }
 hasnt() { ! grep -qF -- "$2" "$1"; }
-# export NAME YAML-BODY: run the export of a file made of the common head and the body
+# [MTA=sendmail] export_case NAME YAML-BODY: run the export of a file made of the common head and the body
 # into $T/NAME/, stdout/stderr/exit status in $T/NAME.{out,err,rc}.
 export_case() {
     mkdir -p "$T/$1"
     printf 'version: 1\nsettings: { trust_store: %s/trust.pem }\noutbound:\n%s' "$PKI" "$2" \
         >"$T/$1.yaml"
-    "$TLSPOLICY" export postfix -c "$T/$1.yaml" --dir "$T/$1" >"$T/$1.out" 2>"$T/$1.err"
+    "$TLSPOLICY" export "${MTA:-postfix}" -c "$T/$1.yaml" --dir "$T/$1" >"$T/$1.out" 2>"$T/$1.err"
     echo $? >"$T/$1.rc"
 }
 rc() { cat "$T/$1.rc"; }
@@ -94,6 +95,85 @@ ok "min_cipher_bits 256: the error names connector and requirement" \
     grep -q "error: outbound connector 'strong': min_cipher_bits: 256 bits cannot be asked of Postfix" "$T/bits.err"
 ok "min_cipher_bits 256: nothing written" [ -z "$(ls -A "$T/bits")" ]
 
+# ---- export sendmail: the access map's TLS_Rcpt:/TLS_Srv: entries
+MTA=sendmail export_case sm '  - name: a
+    recipient_domains: a.test
+    require: { min_cipher_bits: 128, certificate: verified, root_issuers: [Test Root CA R1] }
+  - name: b
+    recipient_domains: [b.test, .b.test]
+    smart_hosts: ["[mx1.b.test]:2525"]
+    require: { certificate: verified, certificate_names: [mx1.b.test] }
+  - name: b-eu
+    recipient_domains: eu.b.test
+    require: { tls: true }
+  - name: watch
+    mode: monitor
+    recipient_domains: c.test
+    require: { tls: true }
+'
+A=$T/sm/access
+ok "sendmail: exit 0" [ "$(rc sm)" = 0 ]
+ok "sendmail: first line names the file and its SHA-256" \
+    grep -q "^# .*$T/sm.yaml (sha256 $(sha256sum "$T/sm.yaml" | cut -c1-64))" "$A"
+ok "sendmail: verified + bits + root: VERIFY:bits, CN, CI: the root's DN in xtext" \
+    grep -qx "TLS_Rcpt:a.test	VERIFY:128+CN++CI:/C=DE/O=Test+20PKI/CN=Test+20Root+20CA+20R1" "$A"
+ok "sendmail: an exact domain's subdomains get their own key (no connector: OK)" \
+    grep -qx "TLS_Rcpt:.a.test	OK" "$A"
+ok "sendmail: a '*.' pattern is the .domain key" grep -qx "TLS_Rcpt:.b.test	VERIFY+CN:mx1.b.test" "$A"
+ok "sendmail: the smart host gets TLS_Srv:" grep -qx "TLS_Srv:mx1.b.test	VERIFY+CN:mx1.b.test" "$A"
+ok "sendmail: tls alone is ENCR:1" grep -qx "TLS_Rcpt:eu.b.test	ENCR:1" "$A"
+ok "sendmail: subdomains of an exact pattern under a wildcard keep the wildcard's" \
+    grep -qx "TLS_Rcpt:.eu.b.test	VERIFY+CN:mx1.b.test" "$A"
+ok "sendmail: monitor is OK, and says what enforce would be" \
+    has "$A" "# monitor: enforce would be: ENCR:1"
+ok "sendmail: ... as OK" grep -qx "TLS_Rcpt:c.test	OK" "$A"
+ok "sendmail: the CN-only comparison is a warning naming connector and requirement" \
+    grep -q "warning: outbound connector 'b': certificate_names: Sendmail 8.17 compares" "$T/sm.err"
+ok "sendmail: CI: is a warning about intermediates" \
+    grep -q "warning: outbound connector 'a': root_issuers: .*intermediate" "$T/sm.err"
+ok "sendmail: a port in a smart host is a warning" \
+    grep -q "warning: outbound connector 'b': smart_hosts: .*no port" "$T/sm.err"
+ok "sendmail: each warning once" [ "$(grep -c "connector 'b': certificate_names" "$T/sm.err")" = 1 ]
+ok "sendmail: the .mc lines are printed" has "$T/sm.out" "FEATURE(\`access_db', \`hash -T<TMPF> $A')dnl"
+ok "sendmail: ... with lookupdotdomain" has "$T/sm.out" "FEATURE(\`lookupdotdomain')dnl"
+ok "sendmail: ... and the CA file" has "$T/sm.out" "define(\`confCACERT', \`$PKI/trust.pem')dnl"
+sorted=$(grep -v '^#' "$A" | cut -f1)
+ok "sendmail: entries are sorted" [ "$sorted" = "$(printf '%s\n' "$sorted" | LC_ALL=C sort)" ]
+cp "$A" "$T/sm.access.1"
+"$TLSPOLICY" export sendmail -c "$T/sm.yaml" --dir "$T/sm" >/dev/null 2>&1
+ok "sendmail: a second run writes the same bytes" cmp -s "$A" "$T/sm.access.1"
+
+# ---- what Sendmail cannot express: an error naming connector and requirement, nothing written
+sm_error() {   # NAME REQUIREMENT YAML-REQUIRE
+    MTA=sendmail export_case "$1" "  - name: $1
+    recipient_domains: $1.test
+    require: $3
+"
+    ok "sendmail $1: exit 1" [ "$(rc "$1")" = 1 ]
+    ok "sendmail $1: the error names connector and requirement" \
+        grep -q "error: outbound connector '$1': $2: " "$T/$1.err"
+    ok "sendmail $1: nothing written" [ -z "$(ls -A "$T/$1")" ]
+}
+sm_error smver min_version '{ tls: true, min_version: TLSv1.2 }'
+sm_error smfs forward_secrecy '{ tls: true, forward_secrecy: true }'
+sm_error smnames certificate_names '{ certificate: verified, certificate_names: [a.test, b.test] }'
+sm_error smwild certificate_names '{ certificate: verified, certificate_names: ["*.a.test"] }'
+sm_error smroots root_issuers '{ certificate: verified, root_issuers: [Test Root CA R1, Test Root CA R2] }'
+
+MTA=sendmail export_case smhost '  - name: h1
+    recipient_domains: h1.test
+    smart_hosts: "[mx.h.test]:25"
+    require: { tls: true }
+  - name: h2
+    recipient_domains: h2.test
+    smart_hosts: "[mx.h.test]:2525"
+    require: { certificate: verified }
+'
+# TLS_Srv: has no port, so two ports of one host are one key
+ok "sendmail: one smart host asked two things: exit 1" [ "$(rc smhost)" = 1 ]
+ok "sendmail: ... the error names the TLS_Srv: key" grep -q "TLS_Srv:mx.h.test is asked both" "$T/smhost.err"
+ok "sendmail: ... nothing written" [ -z "$(ls -A "$T/smhost")" ]
+
 # ---- a file that does not load exports nothing
 export_case broken '  - name: x
     recipient_domains: x.test
@@ -127,6 +207,8 @@ ok "export without an MTA: exit 2" [ $? = 2 ]
 ok "unknown option: exit 2" [ $? = 2 ]
 "$TLSPOLICY" export postfix -c "$T/full.yaml" --dir "$T/no-such-dir" >/dev/null 2>"$T/u3.err"
 ok "missing --dir: exit 1, named" grep -q "no-such-dir" "$T/u3.err"
+"$TLSPOLICY" export exim >/dev/null 2>"$T/u4.err"
+ok "an unknown MTA: exit 2, postfix and sendmail offered" grep -q "postfix or sendmail" "$T/u4.err"
 
 echo "1..$N"
 exit $FAILED

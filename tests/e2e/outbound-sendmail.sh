@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# tests/e2e/outbound-sendmail.sh -- end-to-end proof of "tlspolicy export sendmail": the
+# exported access map, built with Sendmail's own makemap, loaded by a private Sendmail
+# 8.17 (FEATURE(access_db) + lookupdotdomain, as the export prints) that delivers to
+# receivers on loopback (outbound-rx.py: real STARTTLS, test PKI certificates).
+# Owns: the Sendmail outbound cases (compliant: delivered over TLS, verified; no
+# STARTTLS: deferred; a verified certificate with another CN: deferred). Never: runs sendmail, makemap or the receivers
+# outside Sendmail's loopback-only network namespace (lib.sh sm_start), touches
+# /etc/mail, or waits without a bound.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+e2e_require_common
+command -v python3 >/dev/null || skip_all "python3 not installed"
+TLSPOLICY=${TLSPOLICY_TOOL:-$top_builddir/tools/tlspolicy}
+[ -x "$TLSPOLICY" ] || skip_all "tlspolicy not built ($TLSPOLICY)"
+e2e_init outbound-sendmail
+SM=$T/sm
+sm_fetch "$SM" >"$T/sm-fetch.why" || skip_all "Sendmail rig unavailable: $(cat "$T/sm-fetch.why")"
+SM_MAKEMAP=$SM/root/usr/sbin/makemap
+[ -x "$SM_MAKEMAP" ] || skip_all "no makemap in the sendmail-bin package"
+e2e_pki
+
+# Sendmail's mailertable cannot name a port, so each case gets its own SMTP mailer
+# whose connection arguments name the receiver's port: esmtp -> good, smtp8 -> plain,
+# relay -> wrongname. The namespace is Sendmail's own: nothing else listens there.
+GOOD_PORT=2601
+PLAIN_PORT=2602
+WRONG_PORT=2603
+
+# ------------------------------------------------------------------ the outbound contract
+EXP=$T/export
+mkdir -p "$EXP"
+cat >"$T/connectors.yaml" <<EOF
+version: 1
+settings:
+  trust_store: $P/trust.pem
+outbound:
+  - name: good
+    recipient_domains: [good.test]
+    require: { min_cipher_bits: 128, certificate: verified,
+               certificate_names: [mx.local.test] }
+  - name: plain
+    recipient_domains: [plain.test]
+    require: { tls: true }
+  - name: wrongname
+    recipient_domains: [wrongname.test]
+    require: { certificate: verified, certificate_names: [mx.local.test] }
+EOF
+"$TLSPOLICY" export sendmail -c "$T/connectors.yaml" --dir "$EXP" >"$T/mc.txt" 2>"$T/export.err"
+is "$?" 0 "export sendmail succeeds"
+diag_file "$T/export.err"
+like "$(head -1 "$EXP/access")" "^# .*sha256 $(sha256sum "$T/connectors.yaml" | cut -c1-64)" \
+    "the access map names its source file and its SHA-256"
+like "$(cat "$EXP/access")" "TLS_Rcpt:good\.test	VERIFY:128\+CN:mx\.local\.test" \
+    "the compliant partner: VERIFY:128+CN:mx.local.test"
+like "$(cat "$EXP/access")" "TLS_Rcpt:plain\.test	ENCR:1" "the plain partner: ENCR:1"
+printf 'good.test\tesmtp:[127.0.0.1]\nplain.test\tsmtp8:[127.0.0.1]\nwrongname.test\trelay:[127.0.0.1]\n' \
+    >"$T/mailertable"
+
+# The .mc lines as printed, less confCACERT: sm_start names its own CA file (the same
+# test roots, plus intermediates, as sendmail needs them to verify a chain).
+SM_MC_EXTRA="$(grep -v -e '^dnl' -e confCACERT "$T/mc.txt")
+FEATURE(\`mailertable', \`hash $T/mailertable')dnl
+define(\`ESMTP_MAILER_ARGS', \`TCP \$h $GOOD_PORT')dnl
+define(\`SMTP8_MAILER_ARGS', \`TCP \$h $PLAIN_PORT')dnl
+define(\`RELAY_MAILER_ARGS', \`TCP \$h $WRONG_PORT')dnl"
+export SM_MC_EXTRA
+SMTP_PORT=$(free_port) || bail_out "no free port"
+# No message goes through SMTP here, so the milter socket is never opened.
+sm_start "$SM" "$SMTP_PORT" "$T/no-milter.sock" || bail_out "private Sendmail did not start"
+NS=(nsenter -t "$SM_PID" --net --mount --uts)
+diag "sendmail $SM_VERSION in its own network namespace, state in $T"
+for m in "$EXP/access" "$T/mailertable"; do
+    "${NS[@]}" "$SM_MAKEMAP" -C "$SM/sendmail.cf" hash "$m" <"$m" 2>"$T/makemap.err" || { diag_file "$T/makemap.err"; bail_out "makemap $m failed"; }
+done
+ok "makemap built the exported access map" test -s "$EXP/access.db"
+
+# ------------------------------------------------------------------ receivers
+RX=$T/rx
+mkdir -p "$RX"
+"${NS[@]}" python3 "$E2E_HERE/outbound-rx.py" --dir "$RX" --lifetime 120 \
+    --listen "good:$GOOD_PORT:starttls:$P/server.chain.pem:$P/server.key" \
+    --listen "plain:$PLAIN_PORT:plain" \
+    --listen "wrongname:$WRONG_PORT:starttls:$P/partner-a.chain.pem:$P/partner-a.key" \
+    >"$T/rx.log" 2>&1 &
+E2E_BG_PIDS+=("$!")
+for p in $GOOD_PORT $PLAIN_PORT $WRONG_PORT; do
+    wait_for 10 listening "$p" "$SM_PID" || { diag_file "$T/rx.log"; bail_out "receiver on $p is not listening"; }
+done
+
+# ------------------------------------------------------------------ send, then run the queue
+for d in good plain wrongname; do
+    printf 'From: a@local.test\nTo: u@%s.test\nSubject: outbound %s\n\nbody\n' "$d" "$d" |
+        timeout 30 "${NS[@]}" "$SM_BIN" -C "$SM/sendmail.cf" -odq -f a@local.test "u@$d.test" \
+        >"$T/submit-$d.txt" 2>&1
+    is "$?" 0 "$d: submitted to the queue"
+done
+timeout 60 "${NS[@]}" "$SM_BIN" -C "$SM/sendmail.cf" -q -v >"$T/queue-run.txt" 2>&1
+diag_file "$T/queue-run.txt" 200
+
+good=$(ls "$RX"/good.*.eml 2>/dev/null | head -1)
+ok "good: delivered" test -n "$good"
+like "$(head -1 "${good:-/dev/null}")" '^X-Rx-TLS: TLSv1\.[23] ' "good: over TLS"
+ok "plain: nothing delivered" test -z "$(ls "$RX"/plain.*.eml 2>/dev/null)"
+like "$(grep -A25 -i 'u@plain\.test\.\.\. Connecting' "$T/queue-run.txt")" 'encryption too weak 0 less than 1' \
+    "plain: deferred, no TLS (ENCR:1: encryption too weak 0 less than 1)"
+ok "wrongname: nothing delivered" test -z "$(ls "$RX"/wrongname.*.eml 2>/dev/null)"
+like "$(grep -A25 -i 'u@wrongname\.test\.\.\. Connecting' "$T/queue-run.txt")" 'CN .* does not match mx\.local\.test' \
+    "wrongname: deferred, the CN does not match (so good's delivery passed the same check)"
+ok "plain: still in the queue" grep -qls 'u@plain\.test' "$SM"/mqueue/qf*
+ok "good: gone from the queue" bash -c "! grep -qls 'u@good\.test' '$SM'/mqueue/qf* 2>/dev/null"
+tap_done
