@@ -16,6 +16,7 @@
 #include "export.h"
 #include "export_mta.h"
 #include "json_write.h"
+#include "report.h"
 #include "strbuf.h"
 #include "strfmt.h"
 
@@ -33,9 +34,9 @@ put_text(const char *label, const char *s)
 }
 
 /* The policy export postfix writes for c, and the tafile it names; NULL after
- * an error (printed) or out of memory (*oom set). */
-static char *
-postfix_value(struct export_ctx *x, const struct outbound_connector *c, bool *oom)
+ * an error (printed) or out of memory (*oom set). The report shows it too. */
+char *
+eval_outbound_postfix(struct export_ctx *x, const struct outbound_connector *c, bool *oom)
 {
     char *tafile = NULL, *value;
 
@@ -75,7 +76,7 @@ answer(struct export_ctx *x, const char *rcpt)
     printf("  mode: %s\n", policy_mode_name(c->mode));
     for (size_t i = 0; i < c->nhosts; i++)
         put_text("  smart host: ", c->hosts[i].text);
-    if ((value = postfix_value(x, c, &oom)) == NULL)
+    if ((value = eval_outbound_postfix(x, c, &oom)) == NULL)
         return oom ? -1 : 1;                        /* an error was printed */
     if (c->mode == POLICY_MODE_MONITOR) {
         printf("  postfix: may\n");
@@ -99,7 +100,7 @@ answer_json(struct export_ctx *x, struct json_write *j, const char *rcpt)
     char *value = NULL;
     bool oom;
 
-    if (c != NULL && (value = postfix_value(x, c, &oom)) == NULL)
+    if (c != NULL && (value = eval_outbound_postfix(x, c, &oom)) == NULL)
         return oom ? -1 : 1;
     json_write_object_begin(j);
     json_write_kv_string(j, "rcpt", rcpt);
