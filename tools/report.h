@@ -2,7 +2,8 @@
  * report.h -- the pieces of "tlspolicy report": the line reader (report_input.c),
  * the record parser (report_parse.c), the bounded aggregate (report_agg.c), the
  * output escapers (report_esc.c) and the formatters (report_text.c for text and
- * CSV, report_json.c, report_html.c).
+ * CSV, report_json.c, report_html.c), and the outbound contracts of -c FILE
+ * (built in report.c, shown by every formatter but CSV).
  * Never: holds a whole input file or one record per message; every table here is
  * capped (REPORT_MAX_*), and a cap that was hit is counted and reported.
  */

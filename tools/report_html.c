@@ -1,7 +1,8 @@
 /*
  * report_html.c -- the report as one self-contained HTML file: inline CSS (with
  * print rules, so a browser prints it to PDF), an overall page, then one section
- * per connector with its charts drawn as inline SVG.
+ * per connector with its charts drawn as inline SVG; with -c, a table of the
+ * outbound contracts after the overview.
  * Never: refers to anything outside the file (no network, script, font or image),
  * or writes a record string without report_esc_html.
  */

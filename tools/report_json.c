@@ -1,7 +1,7 @@
 /*
  * report_json.c -- the report as one JSON document (json_write): the overall
  * figures, then per connector its totals, days, names, changes, downgrades and
- * reasons, then the bad input.
+ * reasons, then the bad input; with -c, the outbound contracts under "outbound".
  * Never: writes JSON by hand; every string goes through json_write.
  */
 #include <stdio.h>

@@ -1,6 +1,7 @@
 /*
  * report_text.c -- the terminal summary (the default format) and the CSV (one
- * row per connector per day, columns documented in tlspolicy(1)).
+ * row per connector per day, columns documented in tlspolicy(1)); with -c, the
+ * outbound contracts in the summary (never in the CSV, whose rows are days).
  * Never: writes a record string without report_esc_term or report_esc_csv, or
  * changes the CSV columns without the man page (scripts parse them).
  */
