@@ -5,7 +5,8 @@
  * Never: stops at a bad line or a bad file (each is counted and named in the
  * report), or prints a byte from the input unescaped.
  * Exit: 0 report written from clean input; 1 report written, but some input was
- * malformed or unreadable; 2 usage error, out of memory, or output failed.
+ * malformed or unreadable; 2 usage error, a -c file that does not load, out of
+ * memory, or output failed.
  */
 #include <limits.h>
 #include <stdio.h>
