@@ -1,17 +1,22 @@
 /*
  * report.c -- "tlspolicy report": options, the loop over the input files, the
- * filters (--since, --until, --connector, --host, --policy), then one formatter.
+ * filters (--since, --until, --connector, --host, --policy), the outbound
+ * contracts of the connectors file given with -c, then one formatter.
  * Never: stops at a bad line or a bad file (each is counted and named in the
  * report), or prints a byte from the input unescaped.
  * Exit: 0 report written from clean input; 1 report written, but some input was
- * malformed or unreadable; 2 usage error, out of memory, or output failed.
+ * malformed or unreadable; 2 usage error, a -c file that does not load, out of
+ * memory, or output failed.
  */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "export.h"
 #include "report.h"
+#include "strbuf.h"
+#include "tls_facts.h"
 
 enum { REPORT_EXIT_OK = 0, REPORT_EXIT_BADINPUT = 1, REPORT_EXIT_FAIL = 2 };
 enum report_format { RF_TEXT, RF_CSV, RF_JSON, RF_HTML };
@@ -23,6 +28,7 @@ struct report_opts {
     const char *connector;
     const char *host;
     const char *policy;
+    char       *config;         /* -c FILE (from argv): show its outbound contracts */
     char      **files;
     size_t      nfiles;
 };
@@ -32,7 +38,8 @@ report_usage(FILE *fp, const char *progname)
 {
     fprintf(fp,
         "usage: %s report [--format text|csv|json|html] [--since TIME] [--until TIME]\n"
-        "                 [--connector NAME] [--host NAME] [--policy HASH] [FILE...]\n"
+        "                 [--connector NAME] [--host NAME] [--policy HASH] [-c CONFIG]\n"
+        "                 [FILE...]\n"
         "TIME: YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z], UTC; --until DATE includes that day.\n"
         "FILE: a posture JSON log, plain or gzip; - or none reads stdin.\n",
         progname);
@@ -77,7 +84,8 @@ report_args(const char *progname, int argc, char **argv, struct report_opts *o)
             break;
         if (strcmp(a, "--format") != 0 && strcmp(a, "--since") != 0 && strcmp(a, "--until") != 0
             && strcmp(a, "--connector") != 0 && strcmp(a, "--host") != 0
-            && strcmp(a, "--policy") != 0)
+            && strcmp(a, "--policy") != 0 && strcmp(a, "-c") != 0
+            && strcmp(a, "--config") != 0)
             return report_usage_error(progname, "unknown option", a);
         if (i + 1 >= argc)
             return report_usage_error(progname, "option needs a value", a);
@@ -100,6 +108,8 @@ report_args(const char *progname, int argc, char **argv, struct report_opts *o)
             o->host = val;
         } else if (strcmp(a, "--policy") == 0) {
             o->policy = val;
+        } else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+            o->config = argv[i];
         } else if (report_parse_time(val, &t, &date_only) != 0) {
             return report_usage_error(progname, "expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z",
                                       val);
@@ -199,6 +209,103 @@ report_file(const char *progname, const char *path, const struct report_opts *o,
     return rc;
 }
 
+/* Each requirement of c as "key: value", the order of milter-tlspolicy.yaml(5). */
+static int
+report_outbound_reqs(struct report_outbound *ob)
+{
+    const struct outbound_connector *c = ob->c;
+    struct strbuf b[7];           /* one per requirement key below */
+    size_t n = 0, i;
+    int rc = 0;
+
+    for (i = 0; i < sizeof b / sizeof b[0]; i++)
+        strbuf_init(&b[i]);
+    if (c->tls)
+        strbuf_puts(&b[n++], "tls: true");
+    if (c->min_version >= 0)
+        strbuf_printf(&b[n++], "min_version: %s", tls_version_name(c->min_version));
+    if (c->min_cipher_bits > 0)
+        strbuf_printf(&b[n++], "min_cipher_bits: %d", c->min_cipher_bits);
+    if (c->forward_secrecy)
+        strbuf_puts(&b[n++], "forward_secrecy: true");
+    if (c->verified)
+        strbuf_puts(&b[n++], "certificate: verified");
+    if (c->nnames > 0) {
+        strbuf_puts(&b[n], "certificate_names:");
+        for (i = 0; i < c->nnames; i++)
+            strbuf_printf(&b[n], "%s %s", i ? "," : "", c->names[i]);
+        n++;
+    }
+    if (c->nroots > 0) {
+        strbuf_puts(&b[n], "root_issuers:");
+        for (i = 0; i < c->nroots; i++)
+            strbuf_printf(&b[n], "%s %s", i ? "," : "", c->roots[i].name);
+        n++;
+    }
+    if (n > 0 && (ob->reqs = calloc(n, sizeof *ob->reqs)) == NULL)
+        rc = -1;
+    for (i = 0; i < n && rc == 0; i++) {
+        if (!b[i].oom && (ob->reqs[i] = strbuf_take(&b[i])) != NULL)
+            ob->nreqs++;
+        else
+            rc = -1;
+    }
+    for (i = 0; i < sizeof b / sizeof b[0]; i++)
+        strbuf_free(&b[i]);
+    return rc;
+}
+
+static void
+report_outbound_free(struct report_outbound *ob, size_t n)
+{
+    for (size_t i = 0; ob != NULL && i < n; i++) {
+        for (size_t k = 0; k < ob[i].nreqs; k++)
+            free(ob[i].reqs[k]);
+        free(ob[i].reqs);
+        free(ob[i].postfix);
+        free(ob[i].postfix_enforce);
+    }
+    free(ob);
+}
+
+/* The outbound contracts of x, each with the policy Postfix would get. A
+ * connector Postfix cannot express keeps a NULL policy (export's error is on
+ * stderr). 0, or -1 when out of memory. */
+static int
+report_outbound_build(struct export_ctx *x, struct report_outbound **out, size_t *nout)
+{
+    size_t n = policy_outbound_count(x->p), i;
+    struct report_outbound *ob = calloc(n ? n : 1, sizeof *ob);
+    bool oom = false;
+
+    if (ob == NULL)
+        return -1;
+    for (i = 0; i < n && !oom; i++) {
+        char *value;
+
+        ob[i].c = policy_outbound_get(x->p, i);
+        if (report_outbound_reqs(&ob[i]) != 0) {
+            oom = true;
+            break;
+        }
+        if ((value = eval_outbound_postfix(x, ob[i].c, &oom)) == NULL)
+            continue;
+        if (ob[i].c->mode != POLICY_MODE_MONITOR) {
+            ob[i].postfix = value;
+        } else {
+            ob[i].postfix_enforce = value;
+            oom = (ob[i].postfix = strdup("may")) == NULL;
+        }
+    }
+    if (oom) {
+        report_outbound_free(ob, n);
+        return -1;
+    }
+    *out = ob;
+    *nout = n;
+    return 0;
+}
+
 int
 report_main(const char *progname, int argc, char **argv)
 {
@@ -207,6 +314,9 @@ report_main(const char *progname, int argc, char **argv)
     struct report_agg a;
     struct report_parser *p = NULL;
     struct report_view v = { 0 };
+    struct export_ctx x;
+    struct report_outbound *ob = NULL;
+    bool config_open = false;
     size_t i;
     int rc;
 
@@ -216,9 +326,29 @@ report_main(const char *progname, int argc, char **argv)
         o.files = stdin_only;
         o.nfiles = 1;
     }
+    if (o.config != NULL) {
+        /* A connectors file that does not load is a usage error: the report
+         * was asked to show its contracts and cannot. */
+        char copt[] = "-c", *cargv[] = { copt, o.config };
+
+        if (export_open(&x, progname, "postfix", 2, cargv, false) != 0)
+            return REPORT_EXIT_FAIL;
+        config_open = true;
+        if (report_outbound_build(&x, &ob, &v.noutbound) != 0) {
+            fprintf(stderr, "%s report: out of memory\n", progname);
+            export_close(&x);
+            return REPORT_EXIT_FAIL;
+        }
+        v.config = o.config;
+        v.config_sha256 = x.sha256;
+        v.outbound = ob;
+    }
     if (report_agg_init(&a) != 0 || (p = report_parser_new()) == NULL) {
         fprintf(stderr, "%s report: out of memory\n", progname);
         report_agg_free(&a);
+        report_outbound_free(ob, v.noutbound);
+        if (config_open)
+            export_close(&x);
         return REPORT_EXIT_FAIL;
     }
     rc = REPORT_EXIT_FAIL;
@@ -261,5 +391,8 @@ out:
     free(v.conn);
     report_parser_free(p);
     report_agg_free(&a);
+    report_outbound_free(ob, v.noutbound);
+    if (config_open)
+        export_close(&x);
     return rc;
 }

@@ -2,7 +2,8 @@
  * report.h -- the pieces of "tlspolicy report": the line reader (report_input.c),
  * the record parser (report_parse.c), the bounded aggregate (report_agg.c), the
  * output escapers (report_esc.c) and the formatters (report_text.c for text and
- * CSV, report_json.c, report_html.c).
+ * CSV, report_json.c, report_html.c), and the outbound contracts of -c FILE
+ * (built in report.c, shown by every formatter but CSV).
  * Never: holds a whole input file or one record per message; every table here is
  * capped (REPORT_MAX_*), and a cap that was hit is counted and reported.
  */
@@ -13,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "outbound.h"
 
 /* The caps that keep memory bounded whatever the input (documented in tlspolicy(1)). */
 #define REPORT_MAX_LINE        (1024 * 1024) /* a longer line is malformed ("huge") */
@@ -206,12 +209,34 @@ void report_esc_csv(FILE *fp, const char *s);
 /* HTML text or attribute: & < > " ' as entities, control bytes as \xNN. */
 void report_esc_html(FILE *fp, const char *s);
 
+/* ---- the outbound contracts of the connectors file given with -c (report.c) ---- */
+/* One outbound connector as every format shows it: the connector (borrowed from
+ * the loaded file) with its requirements as text and the Postfix policy export
+ * postfix writes for it, computed once so the formats cannot disagree. */
+struct report_outbound {
+    const struct outbound_connector *c;
+    char      **reqs;           /* "min_version: TLSv1.2", in the man page's order */
+    size_t      nreqs;
+    char       *postfix;        /* "may" in monitor mode; NULL: cannot be exported */
+    char       *postfix_enforce;   /* the enforce form in monitor mode, else NULL */
+};
+/* The Postfix policy of c as eval direction=outbound prints it (eval_outbound.c,
+ * which names the tafile under x's directory); NULL after an error (printed on
+ * stderr) or out of memory (*oom set). */
+struct export_ctx;
+char *eval_outbound_postfix(struct export_ctx *x, const struct outbound_connector *c,
+                            bool *oom);
+
 /* ---- the formatters; each returns 0, or -1 when out of memory ---- */
 struct report_view {
     const struct report_agg *agg;
     struct report_conn **conn;  /* sorted by compliance */
     size_t      nconn;
     const char *since, *until;  /* as given, or NULL */
+    const char *config;         /* -c FILE as given, or NULL: no outbound section */
+    const char *config_sha256;
+    const struct report_outbound *outbound;
+    size_t      noutbound;
 };
 int report_text(FILE *fp, const struct report_view *v);
 int report_csv(FILE *fp, const struct report_view *v);

@@ -1,7 +1,8 @@
 /*
  * report_html.c -- the report as one self-contained HTML file: inline CSS (with
  * print rules, so a browser prints it to PDF), an overall page, then one section
- * per connector with its charts drawn as inline SVG.
+ * per connector with its charts drawn as inline SVG; with -c, a table of the
+ * outbound contracts after the overview.
  * Never: refers to anything outside the file (no network, script, font or image),
  * or writes a record string without report_esc_html.
  */
@@ -225,6 +226,55 @@ report_html_conn(FILE *fp, const struct report_conn *c, size_t idx)
     fputs("</section>\n", fp);
 }
 
+/* The k-th item of a table cell's list: a line of its own, escaped. */
+static void
+report_html_item(FILE *fp, size_t k, const char *s)
+{
+    fputs(k ? "<br>" : "", fp);
+    report_esc_html(fp, s);
+}
+
+/* The outbound contracts of -c FILE: one table row per connector. */
+static void
+report_html_outbound(FILE *fp, const struct report_view *v)
+{
+    fputs("<section id=\"outbound\"><h2>Outbound contracts</h2>\n<p>", fp);
+    report_esc_html(fp, v->config);
+    fputs(" (sha256 ", fp);
+    report_esc_html(fp, v->config_sha256);
+    fprintf(fp, "): %zu connector(s)</p>\n<table><tr><th>connector</th><th>mode</th>"
+            "<th>domains</th><th>smart hosts</th><th>requires</th><th>postfix</th></tr>\n",
+            v->noutbound);
+    for (size_t i = 0; i < v->noutbound; i++) {
+        const struct report_outbound *ob = &v->outbound[i];
+        const struct outbound_connector *c = ob->c;
+        size_t k;
+
+        fputs("<tr><td>", fp);
+        report_esc_html(fp, c->name);
+        fprintf(fp, "</td><td class=\"l\">%s</td>", policy_mode_name(c->mode));
+        fputs("<td class=\"l\">", fp);
+        for (k = 0; k < c->ndomains; k++)
+            report_html_item(fp, k, c->domains[k].pattern);
+        fputs("</td><td class=\"l\">", fp);
+        for (k = 0; k < c->nhosts; k++)
+            report_html_item(fp, k, c->hosts[k].text);
+        fputs(c->nhosts == 0 ? "none (MX lookup)</td><td class=\"l\">" : "</td><td class=\"l\">",
+              fp);
+        for (k = 0; k < ob->nreqs; k++)
+            report_html_item(fp, k, ob->reqs[k]);
+        fputs(ob->nreqs == 0 ? "nothing</td>" : "</td>", fp);
+        fputs(ob->postfix == NULL ? "<td class=\"l bad\">" : "<td class=\"l\">", fp);
+        report_esc_html(fp, ob->postfix != NULL ? ob->postfix : "cannot be exported");
+        if (ob->postfix_enforce != NULL) {
+            fputs("<br>in enforce mode: ", fp);
+            report_esc_html(fp, ob->postfix_enforce);
+        }
+        fputs("</td></tr>\n", fp);
+    }
+    fputs("</table>\n</section>\n", fp);
+}
+
 int
 report_html(FILE *fp, const struct report_view *v)
 {
@@ -284,6 +334,10 @@ report_html(FILE *fp, const struct report_view *v)
         fputs("</li>\n", fp);
     }
     fputs("</ul>\n</section>\n", fp);
+    /* Beside the overview, before the per-connector pages: both directions' contracts
+     * are read together. */
+    if (v->config != NULL)
+        report_html_outbound(fp, v);
     for (i = 0; i < v->nconn; i++)
         report_html_conn(fp, v->conn[i], i);
     fputs("</body></html>\n", fp);

@@ -1,7 +1,7 @@
 /*
  * report_json.c -- the report as one JSON document (json_write): the overall
  * figures, then per connector its totals, days, names, changes, downgrades and
- * reasons, then the bad input.
+ * reasons, then the bad input; with -c, the outbound contracts under "outbound".
  * Never: writes JSON by hand; every string goes through json_write.
  */
 #include <stdio.h>
@@ -147,6 +147,47 @@ report_json_conn(struct json_write *j, const struct report_conn *c)
     json_write_object_end(j);
 }
 
+/* "outbound": the contracts of -c FILE, the same fields as the text form. */
+static void
+report_json_outbound(struct json_write *j, const struct report_view *v)
+{
+    json_write_key(j, "outbound");
+    json_write_object_begin(j);
+    json_write_kv_string(j, "config", v->config);
+    json_write_kv_string(j, "sha256", v->config_sha256);
+    json_write_key(j, "connectors");
+    json_write_array_begin(j);
+    for (size_t i = 0; i < v->noutbound; i++) {
+        const struct report_outbound *ob = &v->outbound[i];
+        const struct outbound_connector *c = ob->c;
+        size_t k;
+
+        json_write_object_begin(j);
+        json_write_kv_string(j, "name", c->name);
+        json_write_kv_string(j, "mode", policy_mode_name(c->mode));
+        json_write_key(j, "domains");
+        json_write_array_begin(j);
+        for (k = 0; k < c->ndomains; k++)
+            json_write_string(j, c->domains[k].pattern);
+        json_write_array_end(j);
+        json_write_key(j, "smart_hosts");
+        json_write_array_begin(j);
+        for (k = 0; k < c->nhosts; k++)
+            json_write_string(j, c->hosts[k].text);
+        json_write_array_end(j);
+        json_write_key(j, "requires");
+        json_write_array_begin(j);
+        for (k = 0; k < ob->nreqs; k++)
+            json_write_string(j, ob->reqs[k]);
+        json_write_array_end(j);
+        json_write_kv_string(j, "postfix", ob->postfix);
+        json_write_kv_string(j, "postfix_enforce", ob->postfix_enforce);
+        json_write_object_end(j);
+    }
+    json_write_array_end(j);
+    json_write_object_end(j);
+}
+
 int
 report_json(FILE *fp, const struct report_view *v)
 {
@@ -194,6 +235,8 @@ report_json(FILE *fp, const struct report_view *v)
     for (i = 0; i < v->nconn; i++)
         report_json_conn(&j, v->conn[i]);
     json_write_array_end(&j);
+    if (v->config != NULL)
+        report_json_outbound(&j, v);
     json_write_object_end(&j);
     doc = json_write_finish(&j, &len);
     if (doc == NULL) {

@@ -1,6 +1,7 @@
 /*
  * report_text.c -- the terminal summary (the default format) and the CSV (one
- * row per connector per day, columns documented in tlspolicy(1)).
+ * row per connector per day, columns documented in tlspolicy(1)); with -c, the
+ * outbound contracts in the summary (never in the CSV, whose rows are days).
  * Never: writes a record string without report_esc_term or report_esc_csv, or
  * changes the CSV columns without the man page (scripts parse them).
  */
@@ -129,6 +130,48 @@ report_text_conn(FILE *fp, const struct report_conn *c)
                 (unsigned long long)c->reasons_dropped, REPORT_MAX_REASONS);
 }
 
+/* The outbound contracts of -c FILE: one block per connector, what the partner's
+ * servers must show and the Postfix policy that enforces it. */
+static void
+report_text_outbound(FILE *fp, const struct report_view *v)
+{
+    fputs("\noutbound contracts of ", fp);
+    report_esc_term(fp, v->config);
+    fprintf(fp, " (sha256 %s): %zu connector(s)\n", v->config_sha256, v->noutbound);
+    for (size_t i = 0; i < v->noutbound; i++) {
+        const struct report_outbound *ob = &v->outbound[i];
+        const struct outbound_connector *c = ob->c;
+        size_t k;
+
+        fputs("\noutbound ", fp);
+        report_esc_term(fp, c->name);
+        fprintf(fp, ": mode %s\n  domains:", policy_mode_name(c->mode));
+        for (k = 0; k < c->ndomains; k++) {
+            fputs(k ? ", " : " ", fp);
+            report_esc_term(fp, c->domains[k].pattern);
+        }
+        fputs("\n  smart hosts:", fp);
+        for (k = 0; k < c->nhosts; k++) {
+            fputs(k ? ", " : " ", fp);
+            report_esc_term(fp, c->hosts[k].text);
+        }
+        fputs(c->nhosts == 0 ? " none (MX lookup)\n  requires:" : "\n  requires:", fp);
+        for (k = 0; k < ob->nreqs; k++) {
+            fputs(k ? "; " : " ", fp);
+            report_esc_term(fp, ob->reqs[k]);
+        }
+        fputs(ob->nreqs == 0 ? " nothing\n  postfix: " : "\n  postfix: ", fp);
+        report_esc_term(fp, ob->postfix != NULL ? ob->postfix
+                                                : "(cannot be exported; the error is on stderr)");
+        fputc('\n', fp);
+        if (ob->postfix_enforce != NULL) {
+            fputs("  postfix in enforce mode: ", fp);
+            report_esc_term(fp, ob->postfix_enforce);
+            fputc('\n', fp);
+        }
+    }
+}
+
 int
 report_text(FILE *fp, const struct report_view *v)
 {
@@ -184,6 +227,8 @@ report_text(FILE *fp, const struct report_view *v)
         report_text_pct(fp, r < 0 ? -1 : 100 * r);
         fputc('\n', fp);
     }
+    if (v->config != NULL)
+        report_text_outbound(fp, v);
     for (i = 0; i < v->nconn; i++)
         report_text_conn(fp, v->conn[i]);
     if (a->malformed > 0 || a->bad_files > 0)

@@ -210,5 +210,50 @@ ok "missing --dir: exit 1, named" grep -q "no-such-dir" "$T/u3.err"
 "$TLSPOLICY" export exim >/dev/null 2>"$T/u4.err"
 ok "an unknown MTA: exit 2, postfix and sendmail offered" grep -q "postfix or sendmail" "$T/u4.err"
 
+# ---- eval direction=outbound --json: the same answers, one JSON document
+# jfield FILE INDEX KEY: the field of the INDEX-th answer, as python prints it.
+jfield() {
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["answers"][int(sys.argv[2])][sys.argv[3]])' "$@"
+}
+"$TLSPOLICY" eval -c "$T/full.yaml" direction=outbound --json rcpt=user@x.a.test \
+    rcpt=u@eu.b.test rcpt=u@c.test rcpt=u@nowhere.test rcpt=u@b.test \
+    'rcpt=q"x\y@a.test' >"$T/ej.out" 2>"$T/ej.err"
+ok "eval outbound --json: exit 0" [ $? = 0 ]
+ok "eval outbound --json: one JSON document with six answers" \
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d["direction"] == "outbound" and len(d["answers"]) == 6))' "$T/ej.out"
+ok "eval outbound --json: the wildcard of a" [ "$(jfield "$T/ej.out" 0 pattern)" = "*.a.test" ]
+ok "eval outbound --json: ... and its connector" [ "$(jfield "$T/ej.out" 0 connector)" = a ]
+ok "eval outbound --json: the policy is the text form's" \
+    [ "$(jfield "$T/ej.out" 0 postfix)" = "$(sed -n 's/^  postfix: \(secure .*\)$/\1/p' "$T/eval.out" | head -1)" ]
+ok "eval outbound --json: ... with the tafile export would write" \
+    [ "$(jfield "$T/ej.out" 0 postfix)" = "secure protocols=>=TLSv1.2 ciphers=high exclude=kRSA tafile=$(pwd -P)/tafile-a.pem" ]
+ok "eval outbound --json: the exact pattern beats the smart-host wildcard" \
+    [ "$(jfield "$T/ej.out" 1 connector)" = b-eu ]
+ok "eval outbound --json: monitor: may" [ "$(jfield "$T/ej.out" 2 postfix)" = may ]
+ok "eval outbound --json: monitor: the enforce form" \
+    [ "$(jfield "$T/ej.out" 2 postfix_enforce)" = encrypt ]
+ok "eval outbound --json: enforce: no enforce form" \
+    [ "$(jfield "$T/ej.out" 0 postfix_enforce)" = None ]
+ok "eval outbound --json: no connector: null connector and policy" \
+    [ "$(jfield "$T/ej.out" 3 connector)/$(jfield "$T/ej.out" 3 postfix)" = None/None ]
+ok "eval outbound --json: smart hosts, in file order" \
+    [ "$(jfield "$T/ej.out" 4 smart_hosts)" = "['[mx1.b.test]:2525', '[mx2.b.test]']" ]
+ok "eval outbound --json: the smart hosts are the postfix key" \
+    [ "$(jfield "$T/ej.out" 4 postfix_key)" = "each smart host's [host]:port" ]
+ok "eval outbound --json: a quote and a backslash in the recipient come back intact" \
+    [ "$(jfield "$T/ej.out" 5 rcpt)" = 'q"x\y@a.test' ]
+"$TLSPOLICY" eval -c "$T/full.yaml" direction=outbound --json >/dev/null 2>&1
+ok "eval outbound --json without rcpt=: exit 2" [ $? = 2 ]
+export_case json-bits '  - name: strong
+    recipient_domains: s.test
+    require: { min_cipher_bits: 256 }
+'
+"$TLSPOLICY" eval -c "$T/json-bits.yaml" direction=outbound --json rcpt=u@s.test \
+    >"$T/ejb.out" 2>"$T/ejb.err"
+ok "eval outbound --json, what Postfix cannot express: exit 1" [ $? = 1 ]
+ok "eval outbound --json, what Postfix cannot express: no half document" [ ! -s "$T/ejb.out" ]
+ok "eval outbound --json, what Postfix cannot express: the error names the requirement" \
+    grep -q "outbound connector 'strong': min_cipher_bits" "$T/ejb.err"
+
 echo "1..$N"
 exit $FAILED

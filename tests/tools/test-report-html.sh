@@ -1,7 +1,7 @@
 #!/bin/bash
 # test-report-html.sh -- the HTML report in a real headless Chromium: it loads
 # with no console message, every connector has its timeline and TLS charts (inline
-# SVG) in the rendered DOM, and a screenshot is kept as an artifact under
+# SVG) in the rendered DOM, the outbound contracts of -c FILE are a table there, and a screenshot is kept as an artifact under
 # tests/tools/report-artifacts/ of the build tree. A control page with a script
 # error proves the console check works on this Chromium. TAP output.
 # Without chromium: a TAP skip on a developer machine, a failure when CI=true.
@@ -44,7 +44,10 @@ chrome --dump-dom "file://$T/control.html" >/dev/null 2>"$T/control.err"
 grep -q 'CONSOLE.*"control"' "$T/control.err" && grep -q 'CONSOLE.*nosuch' "$T/control.err"
 ok $? "control page: chromium reports its console messages on stderr"
 
-"$TLSPOLICY" report --format html "$T"/logs/* >"$ART/report.html" 2>/dev/null
+# Two outbound connectors, so the outbound section is rendered too.
+printf 'version: 1\noutbound:\n  - name: p1\n    recipient_domains: [p1.test, .p1.test]\n    require: { min_version: TLSv1.3, certificate: verified }\n  - name: p2\n    recipient_domains: p2.test\n    smart_hosts: "[mx.p2.test]:2525"\n    mode: monitor\n    require: { tls: true }\n' \
+    >"$T/outbound.yaml"
+"$TLSPOLICY" report --format html -c "$T/outbound.yaml" "$T"/logs/* >"$ART/report.html" 2>/dev/null
 rc=$?
 [ "$rc" = 1 ]
 ok $? "html report written despite the bad lines (exit $rc)"
@@ -66,6 +69,15 @@ ok $? "one timeline chart per connector in the DOM ($ntime of $nconn)"
 ok $? "one TLS chart per connector and one overall ($ntls)"
 grep -q '<rect[^>]*fill="#2e7d32"' "$T/dom.html" && grep -q 'id="partners"' "$T/dom.html"
 ok $? "bars drawn and the partner table present"
+nob=$(python3 - "$T/dom.html" <<'PY'
+import re, sys
+dom = open(sys.argv[1]).read()
+m = re.search(r'<section id="outbound">(.*?)</section>', dom, re.S)
+print(len(re.findall(r'<tr><td>p[12]</td>', m.group(1))) if m else -1)
+PY
+)
+[ "$nob" = 2 ]
+ok $? "the outbound section lists both outbound connectors in the DOM ($nob)"
 
 chrome --screenshot="$(cd "$ART" && pwd)/report.png" --window-size=1200,2400 \
     "file://$(cd "$ART" && pwd)/report.html" >/dev/null 2>"$T/shot.err"

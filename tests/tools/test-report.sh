@@ -274,6 +274,80 @@ ok $? "csv: quoted, quotes doubled, control bytes escaped"
 ! grep -qE '(src|href)="?(https?:)?//' "$T/r.html" && ! grep -q '<script' "$T/r.html"
 ok $? "html: self-contained (no external reference, no script)"
 
+# -c FILE: the outbound contracts beside the inbound figures, the same in text and JSON.
+cat >"$T/ob.yaml" <<'YAML'
+version: 1
+outbound:
+  - name: partner
+    recipient_domains: [partner.test, .partner.test]
+    require: { min_version: TLSv1.3, certificate: verified }
+  - name: relay
+    recipient_domains: relay.test
+    smart_hosts: ["[mx1.relay.test]:2525", "[mx2.relay.test]"]
+    require: { certificate: verified, certificate_names: [mx1.relay.test] }
+  - name: watch
+    mode: monitor
+    recipient_domains: watch.test
+    require: { tls: true }
+  - name: strong
+    recipient_domains: strong.test
+    require: { min_cipher_bits: 256 }
+YAML
+run ob-json 1 --format json -c "$T/ob.yaml" "${LOGS[@]}"
+python3 - "$T/ob-json.out" "$T/ob.yaml" <<'PY'
+import hashlib, json, sys
+d = json.load(open(sys.argv[1]))
+ob = d["outbound"]
+want_sha = hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest()
+assert ob["config"] == sys.argv[2] and ob["sha256"] == want_sha, ob
+c = {x["name"]: x for x in ob["connectors"]}
+assert [x["name"] for x in ob["connectors"]] == ["partner", "relay", "watch", "strong"], c
+p = c["partner"]
+assert p["mode"] == "enforce" and p["domains"] == ["partner.test", "*.partner.test"], p
+assert p["smart_hosts"] == [] and "min_version: TLSv1.3" in p["requires"], p
+assert p["postfix"].startswith("secure protocols=>=TLSv1.3"), p
+assert p["postfix_enforce"] is None, p
+r = c["relay"]
+assert r["smart_hosts"] == ["[mx1.relay.test]:2525", "[mx2.relay.test]"], r
+assert "certificate_names: mx1.relay.test" in r["requires"], r
+assert r["postfix"] == "secure match=mx1.relay.test", r
+w = c["watch"]
+assert w["mode"] == "monitor" and w["postfix"] == "may" and w["postfix_enforce"] == "encrypt", w
+assert c["strong"]["postfix"] is None, c["strong"]
+assert d["connectors"], "the inbound figures are still there"
+PY
+ok $? "json -c: every outbound connector with domains, hosts, requirements and policy"
+grep -q "outbound connector 'strong': min_cipher_bits" "$T/ob-json.err"
+ok $? "json -c: what Postfix cannot express is named on stderr"
+run ob-text 1 -c "$T/ob.yaml" "${LOGS[@]}"
+grep -qF "outbound contracts of $T/ob.yaml (sha256 $(sha256sum "$T/ob.yaml" | cut -c1-64)): 4 connector(s)" "$T/ob-text.out"
+ok $? "text -c: the section names the file and its hash"
+grep -A4 '^outbound relay: mode enforce$' "$T/ob-text.out" \
+    | grep -qxF '  smart hosts: [mx1.relay.test]:2525, [mx2.relay.test]'
+ok $? "text -c: a connector's smart hosts"
+grep -qxF '  postfix in enforce mode: encrypt' "$T/ob-text.out" \
+    && grep -qxF '  postfix: (cannot be exported; the error is on stderr)' "$T/ob-text.out"
+ok $? "text -c: monitor's enforce form, and the connector Postfix cannot take"
+[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["outbound"]["connectors"][0]["postfix"])' "$T/ob-json.out")" \
+    = "$(sed -n '/^outbound partner:/,/^$/s/^  postfix: //p' "$T/ob-text.out")" ]
+ok $? "text and json -c give the same policy"
+run no-ob 1 --format json "${LOGS[@]}"
+run no-ob-text 1 "${LOGS[@]}"
+! grep -q '"outbound"' "$T/no-ob.out" && ! grep -q "outbound contracts" "$T/no-ob-text.out"
+ok $? "without -c: no outbound section"
+cp "$T/ob.yaml" "$T/o<b>&\"'.yaml"
+run ob-html 1 --format html -c "$T/o<b>&\"'.yaml" "${LOGS[@]}"
+grep -qF "$T/o&lt;b&gt;&amp;&quot;&#39;.yaml (sha256" "$T/ob-html.out" && ! grep -q '<b>' "$T/ob-html.out"
+ok $? "html -c: the file name is escaped"
+grep -q '<section id="outbound">' "$T/ob-html.out" \
+    && grep -qF '<td class="l">[mx1.relay.test]:2525<br>[mx2.relay.test]</td>' "$T/ob-html.out"
+ok $? "html -c: the outbound section with each smart host"
+printf 'version: 1\noutbound:\n  - name: x\n    recipient_domains: x.test\n    smart_hosts: "[x.test:25"\n' \
+    >"$T/ob-bad.yaml"
+run ob-bad 2 -c "$T/ob-bad.yaml" "${LOGS[@]}"
+grep -q "ob-bad.yaml:5:[0-9]*: error: smart_hosts" "$T/ob-bad.err" && [ ! -s "$T/ob-bad.out" ]
+ok $? "-c with a file that does not load: its file:line:column error, no report"
+
 # Usage errors and refused paths.
 run bad-format 2 --format xml "${LOGS[0]}"
 run bad-since 2 --since yesterday "${LOGS[0]}"
