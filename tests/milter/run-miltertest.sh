@@ -319,8 +319,16 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 && getent group nogroup >/d
     owner=$(stat -c %u:%g "$T/u.sock" 2>/dev/null)
     [ "$owner" = "$nuid:$ngid" ]
     ok "-u nobody:nogroup: the socket belongs to nobody:nogroup" $? "owner $owner; $(cat "$T/daemon-u.log")"
-    ids=$(awk '/^Uid:|^Gid:/ { print $2, $3, $4, $5 }' "/proc/$dpid/status" 2>/dev/null | tr '\n' ' ')
-    [ "$ids" = "$nuid $nuid $nuid $nuid $ngid $ngid $ngid $ngid " ]
+    # The socket is handed over before the daemon drops its ids: wait (bounded)
+    # for the drop rather than read the ids once.
+    want="$nuid $nuid $nuid $nuid $ngid $ngid $ngid $ngid "
+    i=0
+    while :; do
+        ids=$(awk '/^Uid:|^Gid:/ { print $2, $3, $4, $5 }' "/proc/$dpid/status" 2>/dev/null | tr '\n' ' ')
+        [ "$ids" = "$want" ] || [ $i -ge 50 ] && break
+        sleep 0.1; i=$((i + 1))
+    done
+    [ "$ids" = "$want" ]
     ok "-u nobody:nogroup: real, effective and saved ids all dropped" $? "ids: $ids"
     [ "$(cat "$T/u.pid" 2>/dev/null)" = "$dpid" ]
     ok "-u: the pidfile was written before dropping privileges" $?
