@@ -196,7 +196,8 @@ static int
 read_domains(struct rd *r, struct outbound_connector *c)
 {
     struct strlist l = { 0 };
-    int rc = load_list(r, "recipient_domains", "a domain pattern", NULL, false, &l);
+    /* U-labels and A-labels in any case become one form, as inbound domains do */
+    int rc = load_domain_list(r, "recipient_domains", "a domain pattern", NULL, &l);
 
     if (rc == RD_FATAL)
         goto out;
@@ -224,8 +225,6 @@ read_domains(struct rd *r, struct outbound_connector *c)
             rc = RD_BAD;
             continue;
         }
-        for (char *p = pat; *p != '\0'; p++)
-            *p = (char)ascii_lower((unsigned char)*p);
         c->domains[c->ndomains].pattern = pat;
         c->domains[c->ndomains].line = l.mark[i].line;
         c->domains[c->ndomains].column = l.mark[i].column;

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-
+#include "idna.h"
 #include "outbound_int.h"
 #include "policy_int.h"
 #include "strfmt.h"
@@ -60,15 +60,26 @@ pattern_rank(const char *pattern, const char *name, size_t len)
 }
 
 /* A linear scan: an outbound list names partners, tens not thousands, and it
- * is asked offline by the tool, never per message by the daemon. */
+ * is asked offline by the tool, never per message by the daemon. The domain is
+ * brought to the A-label form the patterns were stored in; one that is not
+ * valid IDNA falls under no connector (an MTA cannot route to it either). */
 const struct outbound_connector *
 policy_outbound_find(const struct policy *p, const char *domain, const char **pattern)
 {
     const struct outbound_connector *best = NULL;
-    const char *best_pat = NULL;
-    long best_rank = -1;
+    const char *best_pat = NULL, *why;
+    char ace[IDNA_DOMAIN_SIZE];
+    long best_rank = -1, n;
     size_t len = strlen(domain);
 
+    if (pattern != NULL)
+        *pattern = NULL;
+    if (idna_needed(domain, len)) {
+        if ((n = idna_domain(domain, len, ace, sizeof(ace), &why)) < 0)
+            return NULL;
+        domain = ace;
+        len = (size_t)n;
+    }
     if (len > 0 && domain[len - 1] == '.')
         len--;
     for (size_t i = 0; i < p->nout; i++)

@@ -69,8 +69,9 @@ size_t policy_outbound_count(const struct policy *);
 const struct outbound_connector *policy_outbound_get(const struct policy *, size_t i);
 /* The connector for a recipient domain: an exact pattern wins over a wildcard,
  * a longer wildcard suffix over a shorter one, and among equal patterns the
- * first in the file. NULL when none covers the domain; *pattern (if not NULL)
- * is set to the pattern that matched. */
+ * first in the file. The domain may be spelled in U-labels or A-labels, in any
+ * case. NULL when none covers the domain; *pattern (if not NULL) is set to the
+ * pattern that matched. */
 const struct outbound_connector *policy_outbound_find(const struct policy *, const char *domain,
                                                       const char **pattern);
 /* Does the wildcard pattern wide ("*.x.test") cover every domain that pattern

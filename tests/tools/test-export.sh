@@ -183,6 +183,21 @@ ok "bad smart host: exit 1" [ "$(rc broken)" = 1 ]
 ok "bad smart host: file:line:column error" \
     grep -q "broken.yaml:6:18: error: smart_hosts: '\[x.test:25' does not parse" "$T/broken.err"
 
+# ---- IDN: written as U-labels, exported and asked as A-labels
+export_case idn '  - name: bank
+    recipient_domains: [bänk.test, .BÄNK.test]
+    require: { tls: true }
+'
+ok "idn: exit 0" [ "$(rc idn)" = 0 ]
+ok "idn: the domain is exported as its A-label" grep -q "^xn--bnk-qla\.test	encrypt" "$T/idn/tls_policy"
+ok "idn: the wildcard too, lower case" grep -q "^\.xn--bnk-qla\.test	encrypt" "$T/idn/tls_policy"
+ok "idn: no U-label left in the map" hasnt "$T/idn/tls_policy" "bänk"
+"$TLSPOLICY" eval -c "$T/idn.yaml" direction=outbound rcpt=a@BÄNK.test rcpt=a@mx.xn--bnk-qla.test \
+    >"$T/idn-eval.out" 2>&1
+ok "idn: eval finds the connector for a U-label recipient in upper case" \
+    grep -qF "matched pattern: xn--bnk-qla.test" "$T/idn-eval.out"
+ok "idn: and for an A-label subdomain" grep -qF "matched pattern: *.xn--bnk-qla.test" "$T/idn-eval.out"
+
 # ---- eval direction=outbound: the same answer without exporting
 "$TLSPOLICY" eval -c "$T/full.yaml" direction=outbound rcpt=user@x.a.test rcpt=u@eu.b.test \
     rcpt=u@c.test rcpt=u@nowhere.test >"$T/eval.out" 2>"$T/eval.err"

@@ -77,7 +77,7 @@ test_model(void **state)
         print_diags(&d);
     assert_non_null(p);
     assert_int_equal(policy_connector_count(p), 1);
-    assert_int_equal(policy_outbound_count(p), 3);
+    assert_int_equal(policy_outbound_count(p), 4);
 
     c = policy_outbound_get(p, 0);
     assert_string_equal(c->name, "partner-a");
@@ -103,7 +103,11 @@ test_model(void **state)
     assert_true(c->forward_secrecy);
     assert_int_equal(c->min_cipher_bits, 128);
     assert_true(outbound_requires_nothing(policy_outbound_get(p, 2)));
-    assert_null(policy_outbound_get(p, 3));
+    /* IDN in U-labels and upper case is stored as the A-labels exports write */
+    c = policy_outbound_get(p, 3);
+    assert_string_equal(c->domains[0].pattern, "xn--bnk-qla.test");
+    assert_string_equal(c->domains[1].pattern, "*.xn--bnk-qla.test");
+    assert_null(policy_outbound_get(p, 4));
 
     /* one warning per lint finding: the overlap and the connector that requires nothing */
     size_t nwarn = 0;
@@ -132,6 +136,12 @@ static const struct find_case find_cases[] = {
     { "a.b.open.test", "open", "*.open.test" },
     { "partner-b.test", NULL, NULL },
     { "xpartner-a.test", NULL, NULL },
+    /* one IDN, every spelling an MTA or an admin may use */
+    { "bänk.test", "bank", "xn--bnk-qla.test" },
+    { "BÄNK.TEST", "bank", "xn--bnk-qla.test" },
+    { "XN--BNK-QLA.test", "bank", "xn--bnk-qla.test" },
+    { "mx.bänk.test", "bank", "*.xn--bnk-qla.test" },
+    { "b\xc3\xa4nk\xe2\x80\x8b\xcd\xb8.test", NULL, NULL },  /* not IDNA: under no connector */
 };
 
 static void
@@ -176,6 +186,8 @@ static const struct bad_case bad_cases[] = {
       "match is not an outbound key" },
     { "bad-domain", "  - name: a\n    recipient_domains: [\"a..test\"]\n", 5, 25,
       "is not a domain pattern" },
+    { "bad-idn", "  - name: a\n    recipient_domains: [\"xn--zz.test\"]\n", 5, 25,
+      "expected a valid internationalised domain name" },
     { "dup-name", "  - name: a\n    recipient_domains: a.test\n  - name: a\n"
       "    recipient_domains: b.test\n", 6, 11, "duplicate outbound connector name 'a'" },
     { "host-no-bracket", "  - name: a\n    recipient_domains: a.test\n"
