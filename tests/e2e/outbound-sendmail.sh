@@ -69,7 +69,10 @@ export SM_MC_EXTRA
 SMTP_PORT=$(free_port) || bail_out "no free port"
 # No message goes through SMTP here, so the milter socket is never opened.
 sm_start "$SM" "$SMTP_PORT" "$T/no-milter.sock" || bail_out "private Sendmail did not start"
-NS=(nsenter -t "$SM_PID" --net --mount --uts)
+# Entering a mount namespace moves the caller to that namespace's own root: in a
+# chroot (the CI's pristine root) that is the host's, where none of these paths are.
+# --root and --wd keep Sendmail's root and working directory, wherever it runs.
+NS=(nsenter -t "$SM_PID" --net --mount --uts --root --wd)
 diag "sendmail $SM_VERSION in its own network namespace, state in $T"
 for m in "$EXP/access" "$T/mailertable"; do
     "${NS[@]}" "$SM_MAKEMAP" -C "$SM/sendmail.cf" hash "$m" <"$m" 2>"$T/makemap.err" || { diag_file "$T/makemap.err"; bail_out "makemap $m failed"; }
