@@ -190,6 +190,10 @@ int  load_int(struct rd *r, const char *what, long min, long max, long *out,
               struct load_mark *vm);
 int  load_enum(struct rd *r, const char *what, int (*parse)(const char *), const char *expected,
                int *out, struct load_mark *vm);
+/* min_version: a TLS version name no older than lowest (enum tls_version);
+ * too_old completes "min_version: 'X' ..." for an older one. */
+int  load_min_version(struct rd *r, int lowest, const char *too_old, int *out,
+                      struct load_mark *vm);
 void load_strlist_free(struct strlist *l);
 /* Warn about connectors that can never claim, and sender domains given to a
  * connector that a restricting one owns (load_lint.c). After the indexes froze. */

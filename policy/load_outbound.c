@@ -303,7 +303,6 @@ read_require(struct rd *r, struct outbound_connector *c)
         return rc;
     while ((k = load_next_key(r, &obr_sec, first, &km, &rc)) >= 0) {
         struct strlist l = { 0 };
-        char *s = NULL;
         long v = 0;
         int e;
 
@@ -313,17 +312,8 @@ read_require(struct rd *r, struct outbound_connector *c)
             one = load_bool(r, "tls", &c->tls, &vm);
             break;
         case OR_MIN_VERSION:
-            one = load_str(r, "min_version", &s, &vm);
-            if (one == RD_OK && (c->min_version = tls_version_parse(s)) == TLS_VERSION_UNKNOWN) {
-                err_at(r, vm, "min_version: '%s' is not a TLS version (expected TLSv1, TLSv1.1, "
-                       "TLSv1.2 or TLSv1.3)", load_q(r, s));
-                one = RD_BAD;
-            } else if (one == RD_OK && c->min_version < TLS_VERSION_TLS1) {
-                err_at(r, vm, "min_version: '%s' cannot be asked when sending (Postfix and "
-                       "OpenSSL 3 no longer speak it; expected TLSv1 or later)", load_q(r, s));
-                one = RD_BAD;
-            }
-            free(s);
+            one = load_min_version(r, TLS_VERSION_TLS1, "cannot be asked when sending: Postfix "
+                                   "and OpenSSL 3 no longer speak it", &c->min_version, &vm);
             break;
         case OR_MIN_BITS:
             one = load_int(r, "min_cipher_bits", 1, CIPHER_BITS_MAX, &v, &vm);

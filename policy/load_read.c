@@ -14,6 +14,7 @@
 #include "idna.h"
 #include "load_int.h"
 #include "strfmt.h"
+#include "tls_facts.h"
 
 /* Every message of a load goes through here; the three spellings below only
  * say where it points. */
@@ -256,6 +257,32 @@ load_int(struct rd *r, const char *what, long min, long max, long *out, struct l
 bad:
     load_yaml_advance(r);
     return RD_BAD;
+}
+
+/* min_version, in inbound and outbound require blocks: a TLS version no older
+ * than lowest; too_old says why an older one cannot be asked. */
+int
+load_min_version(struct rd *r, int lowest, const char *too_old, int *out, struct load_mark *vm)
+{
+    char *s = NULL;
+    int rc = load_str(r, "min_version", &s, vm), v;
+
+    if (rc != RD_OK)
+        return rc;
+    if ((v = tls_version_parse(s)) == TLS_VERSION_UNKNOWN) {
+        err_at(r, *vm, "min_version: '%s' is not a TLS version (expected %s%sTLSv1.1, TLSv1.2 "
+               "or TLSv1.3)", load_q(r, s), lowest <= TLS_VERSION_SSL3 ? "SSLv3, " : "",
+               lowest <= TLS_VERSION_TLS1 ? "TLSv1, " : "");
+        rc = RD_BAD;
+    } else if (v < lowest) {
+        err_at(r, *vm, "min_version: '%s' %s (expected %s or later)", load_q(r, s), too_old,
+               tls_version_name(lowest));
+        rc = RD_BAD;
+    } else {
+        *out = v;
+    }
+    free(s);
+    return rc;
 }
 
 /* A string from a fixed set of names, e.g. on_fail. */

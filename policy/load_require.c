@@ -245,7 +245,6 @@ load_require(struct rd *r, struct policy_require *rq)
         return rc;
     while ((k = load_next_key(r, &require_sec, first, &km, &rc)) >= 0) {
         struct strlist l = { 0 };
-        char *s = NULL;
         long v = 0;
         int e;
 
@@ -255,13 +254,7 @@ load_require(struct rd *r, struct policy_require *rq)
             one = load_bool(r, "tls", &rq->tls, &vm);
             break;
         case RQ_MIN_VERSION:
-            one = load_str(r, "min_version", &s, &vm);
-            if (one == RD_OK && (rq->min_version = tls_version_parse(s)) == TLS_VERSION_UNKNOWN) {
-                err_at(r, vm, "min_version: '%s' is not a TLS version (expected SSLv3, TLSv1, "
-                       "TLSv1.1, TLSv1.2 or TLSv1.3)", load_q(r, s));
-                one = RD_BAD;
-            }
-            free(s);
+            one = load_min_version(r, TLS_VERSION_SSL3, "", &rq->min_version, &vm);
             break;
         case RQ_MIN_BITS:
             one = load_int(r, "min_cipher_bits", 1, CIPHER_BITS_MAX, &v, &vm);
