@@ -205,6 +205,18 @@ export_owns(const struct export_ctx *x, const struct outbound_connector *c, cons
     return false;
 }
 
+bool
+export_under_smart_host(const struct export_ctx *x, const char *pattern)
+{
+    for (size_t j = 0; j < policy_outbound_count(x->p); j++) {
+        const struct outbound_connector *h = policy_outbound_get(x->p, j);
+        for (size_t b = 0; h->nhosts > 0 && b < h->ndomains; b++)
+            if (outbound_pattern_covers(h->domains[b].pattern, pattern))
+                return true;
+    }
+    return false;
+}
+
 void
 export_table_add(struct export_table *t, char *key, char *value, char *comment)
 {

@@ -42,6 +42,10 @@ char *export_header(const struct export_ctx *x, const char *comment, const char 
  * the first connector in the file keeps it, as policy_outbound_find decides. */
 bool export_owns(const struct export_ctx *x, const struct outbound_connector *c,
                  const char *pattern);
+/* Does pattern lie inside a wildcard of a connector that leaves through smart
+ * hosts? A connector without smart hosts then needs a route of its own for it,
+ * or the wildcard's route would carry its mail to the other partner's hosts. */
+bool export_under_smart_host(const struct export_ctx *x, const char *pattern);
 
 /* One entry of a generated map source, with the "# ..." lines before it. */
 struct export_entry {

@@ -190,13 +190,7 @@ add_default_routes(const struct export_ctx *x, struct export_table *tra)
     for (size_t i = 0; i < policy_outbound_count(x->p); i++) {
         const struct outbound_connector *c = policy_outbound_get(x->p, i);
         for (size_t a = 0; c->nhosts == 0 && a < c->ndomains; a++) {
-            bool under = false;
-            for (size_t j = 0; j < policy_outbound_count(x->p) && !under; j++) {
-                const struct outbound_connector *h = policy_outbound_get(x->p, j);
-                for (size_t b = 0; h->nhosts > 0 && b < h->ndomains && !under; b++)
-                    under = outbound_pattern_covers(h->domains[b].pattern, c->domains[a].pattern);
-            }
-            if (under)
+            if (export_under_smart_host(x, c->domains[a].pattern))
                 export_table_add(tra, domain_key(c->domains[a].pattern), strdup(":"),
                                  strfmt("# outbound connector %s (%s line %u): its own "
                                         "route, not the smart host of a wider pattern\n",

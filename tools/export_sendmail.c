@@ -3,7 +3,8 @@
  * connectors into the access-map source Sendmail 8.17 reads for outbound TLS
  * (TLS_Rcpt: per recipient domain, TLS_Srv: per smart host, right-hand sides
  * VERIFY[:bits] / ENCR:bits with +CN / ++CI extensions, as proto.m4's
- * TLS_connection and TLS_req rulesets parse them), and prints the .mc lines.
+ * TLS_connection and TLS_req rulesets parse them), the mailertable source that
+ * routes a connector's domains to its smart hosts, and prints the .mc lines.
  * Never: leaves out a requirement Sendmail cannot express without an error or
  * a warning naming connector and requirement, or writes a key whose lookup
  * would reach other domains than the connector's: Sendmail's LookUpDomain
@@ -214,14 +215,81 @@ add_connector(struct export_ctx *x, const struct outbound_connector *c, const st
                          strdup(rq->value), strdup(rq->comment));
     }
     /* tls_server looks up the name sendmail connected to, else its address. */
-    for (size_t i = 0; i < c->nhosts; i++) {
-        if (c->hosts[i].port != 0 && c->hosts[i].port != 25)
-            export_warn(x, c, "smart_hosts", "'%s': TLS_Srv: keys have no port, so this "
-                        "requirement applies to every port of %s", c->hosts[i].text,
-                        c->hosts[i].host);
+    for (size_t i = 0; i < c->nhosts; i++)
         export_table_add(t, strfmt("TLS_Srv:%s", c->hosts[i].host), strdup(rq->value),
                          strdup(rq->comment));
+}
+
+/* The mailertable value of a smart-host connector: "esmtp:[h1]:[h2]", a host
+ * list sendmail tries in order; brackets skip the MX lookup, as in Postfix's
+ * notation. NULL after an error (printed) or when out of memory (*oom). */
+static char *
+sm_route(struct export_ctx *x, const struct outbound_connector *c, bool *oom)
+{
+    struct strbuf b;
+    size_t errs = x->nerrors;
+
+    strbuf_init(&b);
+    strbuf_puts(&b, "esmtp:");
+    for (size_t i = 0; i < c->nhosts; i++) {
+        const struct outbound_host *h = &c->hosts[i];
+
+        if (h->port != 0 && h->port != 25)
+            export_error(x, c, "smart_hosts", "'%s': neither Sendmail's mailertable nor its "
+                         "TLS_Srv: keys can name a port (expected port 25; for another, a "
+                         "mailer of your own whose _MAILER_ARGS name it)", h->text);
+        else if (h->is_ipv6)
+            export_error(x, c, "smart_hosts", "'%s': not written for Sendmail, whose "
+                         "mailertable splits its host list at ':' (expected a host name or an "
+                         "IPv4 address)", h->text);
+        else
+            strbuf_printf(&b, "%s%s%s%s", i > 0 ? ":" : "", h->bracketed ? "[" : "", h->host,
+                          h->bracketed ? "]" : "");
     }
+    *oom = b.oom;
+    if (x->nerrors > errs || b.oom) {
+        strbuf_free(&b);
+        return NULL;
+    }
+    return strbuf_take(&b);
+}
+
+/* The mailertable: a smart-host connector's domains go to its hosts; a domain
+ * of a connector without them, under such a connector's wildcard, keeps its
+ * own route. In a value %0 is the key looked up and %1 what a ".x" lookup
+ * stripped before it, so "esmtp:%0" and "esmtp:%1%0" name the recipient's own
+ * domain, whose MX sendmail looks up as if there were no entry. */
+static void
+add_routes(struct export_ctx *x, struct export_table *mt)
+{
+    char *path = line_safe(policy_path(x->p));
+
+    if (path == NULL)
+        mt->oom = true;
+    for (size_t i = 0; i < policy_outbound_count(x->p) && path != NULL; i++) {
+        const struct outbound_connector *c = policy_outbound_get(x->p, i);
+        char *route = NULL;
+        bool oom = false;
+
+        if (c->nhosts > 0 && (route = sm_route(x, c, &oom)) == NULL) {
+            mt->oom |= oom;
+            continue;
+        }
+        for (size_t k = 0; k < c->ndomains; k++) {
+            const char *p = c->domains[k].pattern;
+            bool wild = p[0] == '*';
+
+            if (route != NULL ? !export_owns(x, c, p) : !export_under_smart_host(x, p))
+                continue;
+            export_table_add(mt, strdup(wild ? p + 1 : p),
+                             strdup(route ? route : wild ? "esmtp:%1%0" : "esmtp:%0"),
+                             strfmt("# outbound connector %s (%s line %u)%s\n", c->name, path,
+                                    c->line, route ? "" : ": its own route, not the smart "
+                                    "host of a wider pattern"));
+        }
+        free(route);
+    }
+    free(path);
 }
 
 /* An exact pattern's key would also answer for its subdomains: give them
@@ -279,11 +347,10 @@ check_duplicates(struct export_ctx *x, struct export_table *t)
 }
 
 static char *
-sm_render(const struct export_ctx *x, struct export_table *t)
+sm_render(const struct export_ctx *x, struct export_table *t, const char *what)
 {
     struct strbuf b;
-    char *head = export_header(x, "#",
-                               "Sendmail access map source (makemap hash access < access)");
+    char *head = export_header(x, "#", what);
 
     if (head == NULL)
         return NULL;
@@ -302,9 +369,9 @@ int
 export_sendmail_main(const char *progname, int argc, char **argv)
 {
     struct export_ctx x;
-    struct export_table t = { 0 };
+    struct export_table t = { 0 }, mt = { 0 };
     struct sm_req *reqs = NULL;
-    char *text = NULL, *path = NULL;
+    char *text = NULL, *path = NULL, *mt_text = NULL, *mt_path = NULL;
     bool failed = false;
     int rc = export_open(&x, progname, "sendmail", argc, argv, true);
     size_t n;
@@ -322,27 +389,39 @@ export_sendmail_main(const char *progname, int argc, char **argv)
         add_connector(&x, policy_outbound_get(x.p, i), &reqs[i], &t);
     if (!failed && x.nerrors == 0)
         add_subdomain_keys(&x, reqs, &t);
+    if (!failed)
+        add_routes(&x, &mt);
     export_table_sort(&t);
+    export_table_sort(&mt);
     if (!failed && !t.oom)
         check_duplicates(&x, &t);
-    if (failed || t.oom || x.nerrors > 0) {
+    if (failed || t.oom || mt.oom || x.nerrors > 0) {
         rc = 1;
         goto out;
     }
-    if ((text = sm_render(&x, &t)) == NULL) {
+    text = sm_render(&x, &t, "Sendmail access map source (makemap hash access < access)");
+    mt_text = sm_render(&x, &mt, "Sendmail mailertable source (makemap hash mailertable "
+                        "< mailertable)");
+    if (text == NULL || mt_text == NULL) {
         fprintf(stderr, "%s: export sendmail: out of memory\n", progname);
         rc = 1;
         goto out;
     }
-    if (export_write(&x, "access", text, strlen(text), &path) < 0) {
+    if (export_write(&x, "access", text, strlen(text), &path) < 0 ||
+        export_write(&x, "mailertable", mt_text, strlen(mt_text), &mt_path) < 0) {
         rc = 1;
         goto out;
     }
     const struct policy_settings *s = policy_settings(x.p);
     printf("dnl sendmail.mc lines for %zu outbound connector(s); after writing them:\n"
-           "dnl   makemap hash %s < %s, then rebuild sendmail.cf and restart sendmail\n"
+           "dnl   makemap hash %s < %s\n", policy_outbound_count(x.p), path, path);
+    if (mt.n > 0)
+        printf("dnl   makemap hash %s < %s\n", mt_path, mt_path);
+    printf("dnl   then rebuild sendmail.cf and restart sendmail\n"
            "FEATURE(`access_db', `hash -T<TMPF> %s')dnl\n"
-           "FEATURE(`lookupdotdomain')dnl\n", policy_outbound_count(x.p), path, path, path);
+           "FEATURE(`lookupdotdomain')dnl\n", path);
+    if (mt.n > 0)
+        printf("FEATURE(`mailertable', `hash %s')dnl\n", mt_path);
     if (s != NULL && s->trust_store != NULL && s->trust_store[0] != '\0') {
         struct strbuf ts;
         /* A path from the file: escaped, it cannot start another .mc line. */
@@ -360,8 +439,11 @@ out:
     }
     free(reqs);
     export_table_free(&t);
+    export_table_free(&mt);
     free(text);
     free(path);
+    free(mt_text);
+    free(mt_path);
     export_close(&x);
     return rc;
 }

@@ -482,7 +482,8 @@ sm_fetch() {
 }
 
 # sm_start DIR PORT MILTER-SOCKET: Sendmail with STARTTLS and INPUT_MAIL_FILTER on
-# (SM_MC_EXTRA: more .mc lines, e.g. the certificate fingerprint algorithm)
+# (SM_MC_EXTRA: more .mc lines, e.g. the certificate fingerprint algorithm;
+# SM_HOSTS_EXTRA: more lines for its private /etc/hosts)
 # 127.0.0.1:PORT, Sendmail's DEFAULT milter macro lists (no confMILTER_MACROS_*: the
 # daemon's own smfi_setsymlist requests are what is tested), queue-only delivery.
 # Isolation: sendmail canonicalises its host name before it reads its .cf, through
@@ -500,7 +501,7 @@ sm_start() {
     awk -v d="$dir/tls/certs" '/BEGIN CERT/{n++} {print > (d "/ca" n ".pem")}' "$P/roots+ints.pem"
     openssl rehash "$dir/tls/certs" >/dev/null 2>&1
     printf 'hosts files\naliases files\n' >"$dir/service.switch"
-    printf '127.0.0.1 mx.local.test mx localhost\n::1 localhost\n' >"$dir/hosts"
+    printf '127.0.0.1 mx.local.test mx localhost\n::1 localhost\n%s' "${SM_HOSTS_EXTRA:-}" >"$dir/hosts"
     : >"$dir/statistics"
     cat >"$dir/sendmail.mc" <<EOF
 divert(-1)

@@ -3,8 +3,9 @@
 # exported access map, built with Sendmail's own makemap, loaded by a private Sendmail
 # 8.17 (FEATURE(access_db) + lookupdotdomain, as the export prints) that delivers to
 # receivers on loopback (outbound-rx.py: real STARTTLS, test PKI certificates).
-# Owns: the Sendmail outbound cases (compliant: delivered over TLS, verified; no
-# STARTTLS: deferred; a verified certificate with another CN: deferred). Never: runs sendmail, makemap or the receivers
+# Owns: the Sendmail outbound cases (compliant, through the smart host the exported
+# mailertable names: delivered over TLS, verified; no STARTTLS: deferred; a verified
+# certificate with another CN: deferred). Never: runs sendmail, makemap or the receivers
 # outside Sendmail's loopback-only network namespace (lib.sh sm_start), touches
 # /etc/mail, or waits without a bound.
 set -u
@@ -38,6 +39,7 @@ settings:
 outbound:
   - name: good
     recipient_domains: [good.test]
+    smart_hosts: "[smarthost.good.test]"
     require: { min_cipher_bits: 128, certificate: verified,
                certificate_names: [mx.local.test] }
   - name: plain
@@ -55,13 +57,21 @@ like "$(head -1 "$EXP/access")" "^# .*sha256 $(sha256sum "$T/connectors.yaml" | 
 like "$(cat "$EXP/access")" "TLS_Rcpt:good\.test	VERIFY:128\+CN:mx\.local\.test" \
     "the compliant partner: VERIFY:128+CN:mx.local.test"
 like "$(cat "$EXP/access")" "TLS_Rcpt:plain\.test	ENCR:1" "the plain partner: ENCR:1"
-printf 'good.test\tesmtp:[127.0.0.1]\nplain.test\tsmtp8:[127.0.0.1]\nwrongname.test\trelay:[127.0.0.1]\n' \
-    >"$T/mailertable"
+like "$(grep -v '^#' "$EXP/mailertable")" "^good\.test	esmtp:\[smarthost\.good\.test\]$" \
+    "the exported mailertable routes the partner to its smart host"
+like "$(cat "$EXP/access")" "TLS_Srv:smarthost\.good\.test	VERIFY:128\+CN:mx\.local\.test" \
+    "the smart host gets the same requirement under TLS_Srv:"
+# good.test leaves through the exported route; the two partners without a smart
+# host get a route of the test's own (their MX would be looked up in DNS).
+printf 'plain.test\tsmtp8:[127.0.0.1]\nwrongname.test\trelay:[127.0.0.1]\n' >>"$EXP/mailertable"
 
-# The .mc lines as printed, less confCACERT: sm_start names its own CA file (the same
-# test roots, plus intermediates, as sendmail needs them to verify a chain).
+# The .mc lines as printed (FEATURE(mailertable) among them), less confCACERT:
+# sm_start names its own CA file (the same test roots, plus intermediates, as
+# sendmail needs them to verify a chain).
+# The smart host: sendmail canonicalises a bracketed name (the result ends in a
+# dot) and asks for its IPv6 address before its IPv4 one, so each is listed.
+export SM_HOSTS_EXTRA=$'127.0.0.1 smarthost.good.test smarthost.good.test.\n::1 smarthost.good.test smarthost.good.test.\n'
 SM_MC_EXTRA="$(grep -v -e '^dnl' -e confCACERT "$T/mc.txt")
-FEATURE(\`mailertable', \`hash $T/mailertable')dnl
 define(\`ESMTP_MAILER_ARGS', \`TCP \$h $GOOD_PORT')dnl
 define(\`SMTP8_MAILER_ARGS', \`TCP \$h $PLAIN_PORT')dnl
 define(\`RELAY_MAILER_ARGS', \`TCP \$h $WRONG_PORT')dnl"
@@ -74,7 +84,7 @@ sm_start "$SM" "$SMTP_PORT" "$T/no-milter.sock" || bail_out "private Sendmail di
 # --root and --wd keep Sendmail's root and working directory, wherever it runs.
 NS=(nsenter -t "$SM_PID" --net --mount --uts --root --wd)
 diag "sendmail $SM_VERSION in its own network namespace, state in $T"
-for m in "$EXP/access" "$T/mailertable"; do
+for m in "$EXP/access" "$EXP/mailertable"; do
     "${NS[@]}" "$SM_MAKEMAP" -C "$SM/sendmail.cf" hash "$m" <"$m" 2>"$T/makemap.err" || { diag_file "$T/makemap.err"; bail_out "makemap $m failed"; }
 done
 ok "makemap built the exported access map" test -s "$EXP/access.db"
@@ -105,6 +115,8 @@ diag_file "$T/queue-run.txt" 200
 good=$(ls "$RX"/good.*.eml 2>/dev/null | head -1)
 ok "good: delivered" test -n "$good"
 like "$(head -1 "${good:-/dev/null}")" '^X-Rx-TLS: TLSv1\.[23] ' "good: over TLS"
+like "$(cat "$T/queue-run.txt")" 'u@good\.test\.\.\. Connecting to smarthost\.good\.test\. port' \
+    "good: through its smart host, as the exported mailertable says"
 ok "plain: nothing delivered" test -z "$(ls "$RX"/plain.*.eml 2>/dev/null)"
 like "$(grep -A25 -i 'u@plain\.test\.\.\. Connecting' "$T/queue-run.txt")" 'encryption too weak 0 less than 1' \
     "plain: deferred, no TLS (ENCR:1: encryption too weak 0 less than 1)"

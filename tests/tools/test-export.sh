@@ -101,10 +101,13 @@ MTA=sendmail export_case sm '  - name: a
     require: { min_cipher_bits: 128, certificate: verified, root_issuers: [Test Root CA R1] }
   - name: b
     recipient_domains: [b.test, .b.test]
-    smart_hosts: ["[mx1.b.test]:2525"]
+    smart_hosts: ["[mx1.b.test]", "mx2.b.test:25"]
     require: { certificate: verified, certificate_names: [mx1.b.test] }
   - name: b-eu
     recipient_domains: eu.b.test
+    require: { tls: true }
+  - name: b-lab
+    recipient_domains: .lab.b.test
     require: { tls: true }
   - name: watch
     mode: monitor
@@ -112,6 +115,7 @@ MTA=sendmail export_case sm '  - name: a
     require: { tls: true }
 '
 A=$T/sm/access
+M=$T/sm/mailertable
 ok "sendmail: exit 0" [ "$(rc sm)" = 0 ]
 ok "sendmail: first line names the file and its SHA-256" \
     grep -q "^# .*$T/sm.yaml (sha256 $(sha256sum "$T/sm.yaml" | cut -c1-64))" "$A"
@@ -127,12 +131,25 @@ ok "sendmail: subdomains of an exact pattern under a wildcard keep the wildcard'
 ok "sendmail: monitor is OK, and says what enforce would be" \
     has "$A" "# monitor: enforce would be: ENCR:1"
 ok "sendmail: ... as OK" grep -qx "TLS_Rcpt:c.test	OK" "$A"
+ok "sendmail: the second smart host gets TLS_Srv: too" grep -qx "TLS_Srv:mx2.b.test	VERIFY+CN:mx1.b.test" "$A"
 ok "sendmail: the CN-only comparison is a warning naming connector and requirement" \
     grep -q "warning: outbound connector 'b': certificate_names: Sendmail 8.17 compares" "$T/sm.err"
 ok "sendmail: CI: is a warning about intermediates" \
     grep -q "warning: outbound connector 'a': root_issuers: .*intermediate" "$T/sm.err"
-ok "sendmail: a port in a smart host is a warning" \
-    grep -q "warning: outbound connector 'b': smart_hosts: .*no port" "$T/sm.err"
+ok "sendmail: the mailertable names its source" \
+    grep -q "^# .*$T/sm.yaml (sha256 $(sha256sum "$T/sm.yaml" | cut -c1-64))" "$M"
+ok "sendmail: mailertable: the smart hosts in order, brackets kept (no MX lookup)" \
+    grep -qx "b.test	esmtp:\[mx1.b.test\]:mx2.b.test" "$M"
+ok "sendmail: mailertable: a '*.' pattern is the .domain key" \
+    grep -qx "\.b.test	esmtp:\[mx1.b.test\]:mx2.b.test" "$M"
+ok "sendmail: mailertable: a domain under the smart-host wildcard keeps its own route" \
+    grep -qx "eu.b.test	esmtp:%0" "$M"
+ok "sendmail: mailertable: ... and a wildcard under it, its own" grep -qx "\.lab.b.test	esmtp:%1%0" "$M"
+ok "sendmail: mailertable: an exact domain's subdomains fall back to the wider wildcard" \
+    hasnt "$M" ".eu.b.test"
+ok "sendmail: mailertable: no entry for a domain that needs no route" hasnt "$M" "a.test	"
+ok "sendmail: the mailertable .mc line is printed" \
+    has "$T/sm.out" "FEATURE(\`mailertable', \`hash $M')dnl"
 ok "sendmail: each warning once" [ "$(grep -c "connector 'b': certificate_names" "$T/sm.err")" = 1 ]
 ok "sendmail: the .mc lines are printed" has "$T/sm.out" "FEATURE(\`access_db', \`hash -T<TMPF> $A')dnl"
 ok "sendmail: ... with lookupdotdomain" has "$T/sm.out" "FEATURE(\`lookupdotdomain')dnl"
@@ -160,16 +177,40 @@ sm_error smnames certificate_names '{ certificate: verified, certificate_names: 
 sm_error smwild certificate_names '{ certificate: verified, certificate_names: ["*.a.test"] }'
 sm_error smroots root_issuers '{ certificate: verified, root_issuers: [Test Root CA R1, Test Root CA R2] }'
 
+# ---- smart hosts Sendmail cannot route to: an error naming connector and smart host
+MTA=sendmail export_case smport '  - name: p
+    recipient_domains: p.test
+    smart_hosts: "[mx.p.test]:2525"
+    require: { tls: true }
+'
+ok "sendmail: a smart host on another port than 25: exit 1" [ "$(rc smport)" = 1 ]
+ok "sendmail: ... the error names connector, requirement and host" \
+    grep -q "error: outbound connector 'p': smart_hosts: '\[mx.p.test\]:2525': .*port" "$T/smport.err"
+ok "sendmail: ... nothing written" [ -z "$(ls -A "$T/smport")" ]
+MTA=sendmail export_case smv6 '  - name: v6
+    recipient_domains: v6.test
+    smart_hosts: "[ipv6:2001:db8::25]"
+    require: { tls: true }
+'
+ok "sendmail: an IPv6 smart host: exit 1, named" \
+    grep -q "error: outbound connector 'v6': smart_hosts: '\[ipv6:2001:db8::25\]'" "$T/smv6.err"
+MTA=sendmail export_case smnoroute '  - name: a
+    recipient_domains: a.test
+    require: { tls: true }
+'
+ok "sendmail: no smart host: an empty mailertable, and no mailertable .mc line" \
+    bash -c "[ -z \"\$(grep -v '^#' '$T/smnoroute/mailertable')\" ] && ! grep -q mailertable '$T/smnoroute.out'"
+
 MTA=sendmail export_case smhost '  - name: h1
     recipient_domains: h1.test
     smart_hosts: "[mx.h.test]:25"
     require: { tls: true }
   - name: h2
     recipient_domains: h2.test
-    smart_hosts: "[mx.h.test]:2525"
+    smart_hosts: "[mx.h.test]"
     require: { certificate: verified }
 '
-# TLS_Srv: has no port, so two ports of one host are one key
+# TLS_Srv: is keyed by host alone
 ok "sendmail: one smart host asked two things: exit 1" [ "$(rc smhost)" = 1 ]
 ok "sendmail: ... the error names the TLS_Srv: key" grep -q "TLS_Srv:mx.h.test is asked both" "$T/smhost.err"
 ok "sendmail: ... nothing written" [ -z "$(ls -A "$T/smhost")" ]
