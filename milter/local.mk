@@ -6,6 +6,7 @@ milter_libmilterd_a_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS) $(PTHREAD_CFLAGS)
 milter_libmilterd_a_SOURCES = \
 	milter/callbacks.c milter/callbacks.h \
 	milter/session.c milter/session.h \
+	milter/msg_edits.c milter/msg_edits.h \
 	milter/macros.c milter/macros.h \
 	milter/policyd.c milter/policyd.h \
 	milter/policyd_conn.c milter/policyd_conn.h \

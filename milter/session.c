@@ -2,7 +2,8 @@
  * session.c -- per-connection and per-message state: the policy snapshot
  * reference, the facts of the message, its recipients and their results, the
  * header copies to remove; and what each stage does with them (decide at RCPT,
- * edit headers and quarantine at end of message). Never: keeps state between
+ * judge From: and answer at end of message, where milter/msg_edits.c makes the
+ * header edits and the quarantine). Never: keeps state between
  * connections, trusts a macro value, blocks on anything but logging, fetches
  * the current policy snapshot itself (callbacks.c hands it over), or formats a
  * posture field (policy/posture_render.c does).
@@ -19,13 +20,12 @@
 #include "authres.h"
 #include "esc.h"
 #include "macros.h"
+#include "msg_edits.h"
 #include "posture.h"
 #include "posture_log.h"
 #include "posture_render.h"
 #include "session.h"
 #include "strbuf.h"
-
-#define SESSION_AUTHRES "Authentication-Results"
 
 /* What the daemon asks for in negotiate; SETSYMLIST is optional (we live with
  * the MTA's default macros without it). */
@@ -451,7 +451,7 @@ session_header(SMFICTX *ctx, struct session *s, const char *name, const char *va
         return session_fail(ctx, s, SMFIP_NR_HDR, "out of memory reading the From: header");
     if (st->header != NULL && st->header[0] != '\0' && strcasecmp(name, st->header) == 0)
         s->nposture++;
-    if (strcasecmp(name, SESSION_AUTHRES) == 0) {
+    if (strcasecmp(name, MSG_EDITS_AUTHRES) == 0) {
         s->nauthres++;
         if (st->authserv_id != NULL && authres_names_id(value, st->authserv_id)) {
             if (s->nauthres_ours == s->capauthres_ours) {
@@ -467,126 +467,6 @@ session_header(SMFICTX *ctx, struct session *s, const char *name, const char *va
         }
     }
     return session_continue(s, SMFIP_NR_HDR);
-}
-
-/* Remove every copy of our headers that came with the message: a sender must not
- * be able to forge a pass. Highest index first, so the others keep theirs. */
-static void
-session_remove_forged(SMFICTX *ctx, struct session *s, const struct policy_settings *st,
-                      const char *qid)
-{
-    char *name;
-    size_t i;
-
-    if (!(s->actions & SMFIF_CHGHDRS)) {
-        if (s->nposture > 0 || s->nauthres_ours > 0)
-            posture_log_msg(LOG_WARNING, "%s: the message carries forged posture headers "
-                            "and the MTA does not allow removing them", qid);
-        return;
-    }
-    if (s->nposture > 0 && st->header != NULL && st->header[0] != '\0' &&
-        (name = strdup(st->header)) != NULL) {
-        for (i = s->nposture; i >= 1; i--)
-            if (smfi_chgheader(ctx, name, (int)i, NULL) != MI_SUCCESS)
-                posture_log_msg(LOG_WARNING, "%s: could not remove %s #%zu", qid, name, i);
-        posture_log_msg(LOG_INFO, "%s: removed %zu inbound %s header(s)", qid, s->nposture,
-                        name);
-        free(name);
-    }
-    for (i = s->nauthres_ours; i >= 1; i--)
-        if (smfi_chgheader(ctx, SESSION_AUTHRES, (int)s->authres_ours[i - 1], NULL) !=
-            MI_SUCCESS)
-            posture_log_msg(LOG_WARNING, "%s: could not remove " SESSION_AUTHRES " #%zu",
-                            qid, s->authres_ours[i - 1]);
-}
-
-/* The header values of a message, built before anything is logged or sent. */
-struct session_edits {
-    char *name;                     /* settings.header (libmilter wants it writable) */
-    char *posture;                  /* its value, or NULL when disabled */
-    char *authres;                  /* Authentication-Results value, or NULL */
-};
-
-static void
-session_edits_free(struct session_edits *e)
-{
-    free(e->name);
-    free(e->posture);
-    free(e->authres);
-}
-
-static int
-session_build_edits(struct session *s, const struct policy_settings *st,
-                    const struct policy_result *sum, struct session_edits *e)
-{
-    struct strbuf b;
-
-    memset(e, 0, sizeof *e);
-    if (!(s->actions & SMFIF_ADDHDRS))
-        return 0;
-    if (st->header != NULL && st->header[0] != '\0') {
-        strbuf_init(&b);
-        posture_render_header(&b, strlen(st->header), s->leadspc, &s->facts, sum);
-        e->posture = strbuf_take(&b);
-        e->name = strdup(st->header);
-        if (e->posture == NULL || e->name == NULL)
-            goto fail;
-    }
-    if (st->authserv_id != NULL && st->authserv_id[0] != '\0') {
-        strbuf_init(&b);
-        posture_render_authres(&b, s->leadspc, st->authserv_id, &s->facts, sum);
-        if ((e->authres = strbuf_take(&b)) == NULL)
-            goto fail;
-    }
-    return 0;
-fail:
-    session_edits_free(e);
-    memset(e, 0, sizeof *e);
-    return -1;
-}
-
-static void
-session_send_edits(SMFICTX *ctx, const struct session_edits *e, const char *qid)
-{
-    if (e->posture != NULL && smfi_addheader(ctx, e->name, e->posture) != MI_SUCCESS)
-        posture_log_msg(LOG_WARNING, "%s: smfi_addheader(%s) failed", qid, e->name);
-    /* Authentication-Results goes on top, like a trace field (RFC 8601 5). */
-    if (e->authres != NULL && smfi_insheader(ctx, 0, SESSION_AUTHRES, e->authres) != MI_SUCCESS)
-        posture_log_msg(LOG_WARNING, "%s: smfi_insheader(" SESSION_AUTHRES ") failed", qid);
-}
-
-/* Quarantine when an accepted recipient's connector says so in enforce mode:
- * quarantine holds the whole message, whatever the other recipients got. */
-static void
-session_quarantine(SMFICTX *ctx, struct session *s, const char *qid)
-{
-    static char session_quarantine_fallback[] = "TLS policy (reason lost: out of memory)";
-    struct strbuf b;
-    char *reason;
-    size_t i;
-
-    for (i = 0; i < s->nrcpts; i++) {
-        const struct policy_result *r = &s->rcpts[i].res;
-
-        if (s->rcpts[i].refused || r->action != POLICY_ACTION_QUARANTINE ||
-            r->mode != POLICY_MODE_ENFORCE)
-            continue;
-        if (!(s->actions & SMFIF_QUARANTINE)) {
-            posture_log_msg(LOG_WARNING, "%s: quarantine wanted but not offered by the MTA",
-                            qid);
-            return;
-        }
-        strbuf_init(&b);
-        posture_render_reason_text(&b, r);
-        /* without memory for the reason the message is still held */
-        reason = b.oom ? session_quarantine_fallback : b.s;
-        if (smfi_quarantine(ctx, reason) != MI_SUCCESS)
-            posture_log_msg(LOG_WARNING, "%s: smfi_quarantine failed", qid);
-        else
-            posture_log_msg(LOG_INFO, "%s: quarantined: %s", qid, reason);
-        strbuf_free(&b);
-        return;
-    }
 }
 
 /*
@@ -647,7 +527,7 @@ session_eom(SMFICTX *ctx, struct session *s)
     const struct policy_settings *st;
     struct policy_result none;
     struct posture_rcpt *pr = NULL;
-    struct session_edits e = { NULL, NULL, NULL };
+    struct msg_edits e = { NULL, NULL, NULL };
     struct posture_msg m;
     const char *qid_raw = macros_queue_id(ctx);
     const char *qid = posture_qid(qid_raw);
@@ -676,7 +556,7 @@ session_eom(SMFICTX *ctx, struct session *s)
     if (s->msg_error) {
         m.error = "internal error earlier in this message; no decision";
         posture_log_message(&m);
-        session_remove_forged(ctx, s, st, qid);
+        msg_edits_remove_forged(ctx, s, st, qid);
         goto out;
     }
     if (s->facts.nfrom > 0) {
@@ -707,7 +587,7 @@ session_eom(SMFICTX *ctx, struct session *s)
         have_none = true;
         m.summary = &none;
     }
-    if (session_build_edits(s, st, m.summary, &e) != 0) {
+    if (msg_edits_build(s, st, m.summary, &e) != 0) {
         rc = session_fail(ctx, s, 0, "out of memory building the headers");
         goto out;
     }
@@ -721,11 +601,11 @@ session_eom(SMFICTX *ctx, struct session *s)
     /* The edits go last: libmilter writes each one to the MTA at once, and
      * sent after the log line they reach it together with the final answer,
      * instead of waking it once more while the line is written. */
-    session_remove_forged(ctx, s, st, qid);
-    session_send_edits(ctx, &e, qid);
-    session_quarantine(ctx, s, qid);
+    msg_edits_remove_forged(ctx, s, st, qid);
+    msg_edits_send(ctx, &e, qid);
+    msg_edits_quarantine(ctx, s, qid);
 out:
-    session_edits_free(&e);
+    msg_edits_free(&e);
     free(pr);
     if (have_none)
         policy_result_free(&none);
